@@ -1,0 +1,3 @@
+from stanceframe.cli import main
+
+main()

@@ -1,0 +1,337 @@
+"""Load and validate labelled data (CSV, JSONL, Parquet, saved or hub datasets) before training.
+
+Every problem is reported with the file, line (or row) and field, and all of it is checked before
+a model is built, so a bad file never costs a training run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stanceframe.errors import DataError
+from stanceframe.training.config import DataConfig
+
+logger = logging.getLogger(__name__)
+
+TEXT_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+}
+
+
+@dataclass
+class Example:
+    text: str
+    labels: list[str]
+    target: str | None
+    location: str  # "file line N" for error messages
+
+
+@dataclass
+class Split:
+    name: str
+    source: str
+    examples: list[Example]
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> list[str]:
+        return [example.text for example in self.examples]
+
+    @property
+    def targets(self) -> list[str] | None:
+        if not self.examples or self.examples[0].target is None:
+            return None
+        return [example.target or "" for example in self.examples]
+
+
+@dataclass
+class LoadedData:
+    label_names: list[str]
+    train: Split
+    dev: Split
+    test: Split | None
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- reading raw records
+
+
+def resolve_source(source: str) -> tuple[str, Path | str]:
+    """Return (kind, location): kind is 'file', 'saved' (load_from_disk folder) or 'hub'."""
+    if source.startswith("bundled:"):
+        from stanceframe.data import bundled_path
+
+        try:
+            return "file", bundled_path(source.removeprefix("bundled:"))
+        except FileNotFoundError as error:
+            raise DataError(str(error)) from None
+    if source.startswith("hf:"):
+        return "hub", source.removeprefix("hf:")
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return "saved", path
+    if not path.exists():
+        raise DataError(f"{source}: file not found")
+    if path.suffix.lower() not in TEXT_FORMATS:
+        raise DataError(
+            f"{source}: unknown file type {path.suffix!r}; use one of {', '.join(TEXT_FORMATS)}"
+        )
+    return "file", path
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DataError(
+            f"{path} line {line}: the file is not valid UTF-8 (byte 0x{raw[error.start]:02x} at "
+            f"offset {error.start}); re-save it as UTF-8"
+        ) from None
+
+
+def _read_file(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], bytes]:
+    """Records as (location, record) pairs, and the raw bytes for the fingerprint."""
+    file_format = TEXT_FORMATS[path.suffix.lower()]
+    raw = path.read_bytes()
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(io.BytesIO(raw))
+        except Exception as error:  # pyarrow raises several types for a corrupt file
+            raise DataError(f"{path}: cannot read as Parquet ({error})") from error
+        return [
+            (f"{path} row {index + 1}", row) for index, row in enumerate(table.to_pylist())
+        ], raw
+    content = _decode(path, raw)
+    if file_format == "jsonl":
+        records = []
+        for number, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{path} line {number}: not valid JSON ({error.msg})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path} line {number}: expected a JSON object")
+            records.append((f"{path} line {number}", record))
+        return records, raw
+    reader = csv.DictReader(
+        io.StringIO(content, newline=""), delimiter="\t" if file_format == "tsv" else ","
+    )
+    records = []
+    try:
+        for record in reader:
+            records.append((f"{path} line {reader.line_num}", record))
+    except csv.Error as error:
+        raise DataError(f"{path} line {reader.line_num}: malformed CSV ({error})") from None
+    if reader.fieldnames is None:
+        raise DataError(f"{path}: the file is empty (no header row)")
+    return records, raw
+
+
+def _read_dataset(kind: str, location: Path | str, split_name: str):
+    import datasets
+
+    if kind == "saved":
+        try:
+            loaded = datasets.load_from_disk(str(location))
+        except Exception as error:
+            raise DataError(f"{location}: not a saved Hugging Face dataset ({error})") from error
+        if isinstance(loaded, datasets.DatasetDict):
+            wanted = {"train": "train", "dev": "validation", "test": "test"}[split_name]
+            if wanted not in loaded:
+                raise DataError(f"{location}: no split {wanted!r}; it has {', '.join(loaded)}")
+            loaded = loaded[wanted]
+        return loaded
+    name, _, hub_split = str(location).partition("@")
+    hub_split = hub_split or {"train": "train", "dev": "validation", "test": "test"}[split_name]
+    try:
+        return datasets.load_dataset(name, split=hub_split)
+    except Exception as error:
+        raise DataError(
+            f"hf:{location}: could not load split {hub_split!r} from the Hugging Face hub ({error})"
+        ) from error
+
+
+def read_records(
+    source: str, split_name: str
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+    kind, location = resolve_source(source)
+    if kind == "file":
+        records, raw = _read_file(location)
+        fingerprint = {
+            "source": source,
+            "path": str(location),
+            "sha256": hashlib.sha256(raw).hexdigest(),
+        }
+    else:
+        dataset = _read_dataset(kind, location, split_name)
+        records = [(f"{source} row {index + 1}", row) for index, row in enumerate(dataset)]
+        fingerprint = {
+            "source": source,
+            "dataset_fingerprint": getattr(dataset, "_fingerprint", None),
+        }
+    fingerprint["rows"] = len(records)
+    return records, fingerprint
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _cell_labels(value: Any, config: DataConfig, location: str) -> list[str]:
+    column = config.label_column
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise DataError(f"{location}: field {column!r} is empty")
+    if isinstance(value, list):
+        if not config.multi_label:
+            raise DataError(
+                f"{location}: field {column!r} holds a list; set data.multi_label: true"
+            )
+        labels = [str(item).strip() for item in value]
+    elif config.multi_label and isinstance(value, str):
+        labels = [part.strip() for part in value.split(config.label_separator) if part.strip()]
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        labels = [str(value).strip()]
+    else:
+        raise DataError(f"{location}: field {column!r} must be a label name, got {value!r}")
+    return labels
+
+
+def to_examples(
+    records: list[tuple[str, dict[str, Any]]], config: DataConfig, source: str
+) -> list[Example]:
+    if not records:
+        raise DataError(f"{source}: no rows")
+    columns = [config.text_column, config.label_column]
+    if config.target_column:
+        columns.append(config.target_column)
+    examples = []
+    for location, record in records:
+        for column in columns:
+            if column not in record:
+                present = ", ".join(map(str, record)) or "none"
+                raise DataError(f"{location}: missing field {column!r} (fields present: {present})")
+        text = record[config.text_column]
+        if not isinstance(text, str):
+            raise DataError(f"{location}: field {config.text_column!r} must be text, got {text!r}")
+        if not text.strip():
+            raise DataError(f"{location}: field {config.text_column!r} is empty")
+        target = None
+        if config.target_column:
+            target = record[config.target_column]
+            if not isinstance(target, str) or not target.strip():
+                raise DataError(f"{location}: field {config.target_column!r} is empty or not text")
+            target = target.strip()
+        labels = _cell_labels(record[config.label_column], config, location)
+        examples.append(Example(text=text.strip(), labels=labels, target=target, location=location))
+    return examples
+
+
+def check_labels(examples: list[Example], label_names: list[str], column: str) -> None:
+    known = set(label_names)
+    for example in examples:
+        for label in example.labels:
+            if label not in known:
+                raise DataError(
+                    f"{example.location}: field {column!r}: label {label!r} is not one of "
+                    f"{', '.join(label_names)}"
+                )
+
+
+def load_split(source: str, split_name: str, config: DataConfig) -> Split:
+    records, fingerprint = read_records(source, split_name)
+    return Split(split_name, source, to_examples(records, config, source), fingerprint)
+
+
+def stratified_dev_split(
+    train: Split, fraction: float, seed: int
+) -> tuple[Split, Split, str | None]:
+    from sklearn.model_selection import train_test_split
+
+    strata = [example.labels[0] for example in train.examples]
+    counts = Counter(strata)
+    warning = None
+    stratify = strata
+    n_dev = max(1, round(len(strata) * fraction))
+    if min(counts.values()) < 2 or n_dev < len(counts):
+        warning = "some labels have too few rows to stratify the dev split; it was drawn at random"
+        stratify = None
+    if len(strata) < 4:
+        raise DataError(f"{train.source}: {len(strata)} rows are too few to split off a dev set")
+    train_idx, dev_idx = train_test_split(
+        list(range(len(strata))), test_size=n_dev, random_state=seed, stratify=stratify
+    )
+    described = (
+        f"stratified {fraction:.0%} of train, seed {seed}"
+        if stratify
+        else f"random {fraction:.0%} of train, seed {seed}"
+    )
+    train_fingerprint = dict(
+        train.fingerprint,
+        rows=len(train_idx),
+        file_rows=len(strata),
+        split=f"rest after {described}",
+    )
+    dev_fingerprint = dict(
+        train.fingerprint, rows=len(dev_idx), file_rows=len(strata), split=described
+    )
+    new_train = Split(
+        "train", train.source, [train.examples[i] for i in sorted(train_idx)], train_fingerprint
+    )
+    dev = Split("dev", train.source, [train.examples[i] for i in sorted(dev_idx)], dev_fingerprint)
+    return new_train, dev, warning
+
+
+def _key(example: Example) -> tuple[str, str | None]:
+    return (example.text, example.target)
+
+
+def load_data(config: DataConfig, seed: int) -> LoadedData:
+    """Read, validate and split all data named in the config; raises DataError on the first problem."""
+    train = load_split(config.train, "train", config)
+    dev = load_split(config.dev, "dev", config) if config.dev else None
+    test = load_split(config.test, "test", config) if config.test else None
+
+    label_names = (
+        list(config.labels)
+        if config.labels
+        else sorted({label for example in train.examples for label in example.labels})
+    )
+    if len(label_names) < 2:
+        raise DataError(
+            f"{config.train}: found only one label ({label_names[0]!r}); need two or more"
+        )
+    for split in (train, dev, test):
+        if split is not None:
+            check_labels(split.examples, label_names, config.label_column)
+
+    warnings = []
+    if dev is None:
+        train, dev, warning = stratified_dev_split(train, config.dev_fraction, seed)
+        if warning:
+            warnings.append(warning)
+    missing = [name for name in label_names if not any(name in ex.labels for ex in train.examples)]
+    if missing:
+        warnings.append(f"labels with no training rows: {', '.join(missing)}")
+    if test is not None:
+        shared = {_key(ex) for ex in train.examples} & {_key(ex) for ex in test.examples}
+        if shared:
+            warnings.append(f"{len(shared)} texts appear in both train and test (exact duplicates)")
+    for warning in warnings:
+        logger.warning(warning)
+    return LoadedData(label_names, train, dev, test, warnings)

@@ -1,0 +1,107 @@
+"""The run directory: a Hugging Face model folder plus everything needed to trust and reuse it.
+
+Training writes into `<run_dir>.partial` and renames it into place only when the run is complete,
+so an existing run is never touched by a failed or interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from stanceframe.errors import RunDirError
+
+META_FILE = "stanceframe.json"
+FORMAT_VERSION = 1
+
+
+def staging_dir(run_dir: Path) -> Path:
+    return run_dir.with_name(run_dir.name + ".partial")
+
+
+def checkpoints_dir(run_dir: Path) -> Path:
+    return staging_dir(run_dir) / "checkpoints"
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    folder = checkpoints_dir(run_dir)
+    return folder.is_dir() and any(folder.glob("checkpoint-*"))
+
+
+def prepare(run_dir: Path, *, overwrite: bool, resume: bool) -> Path:
+    """Check that training may write this run, and return the staging folder to train in."""
+    staging = staging_dir(run_dir)
+    if resume:
+        if not has_checkpoint(run_dir):
+            raise RunDirError(
+                f"{run_dir}: --resume found no checkpoint in {checkpoints_dir(run_dir)}"
+            )
+        if run_dir.exists() and not overwrite:
+            raise RunDirError(
+                f"{run_dir}: a finished run is already there; resuming would replace it. "
+                "Add --overwrite to replace it, or set run_dir to another folder"
+            )
+        return staging
+    if run_dir.exists() and not overwrite:
+        raise RunDirError(
+            f"{run_dir}: the run directory exists; pass --overwrite to replace it, "
+            "or set run_dir (--set run_dir=...) to another folder"
+        )
+    if staging.exists():
+        if not overwrite:
+            raise RunDirError(
+                f"{staging}: an interrupted run is there; pass --resume to continue it, "
+                "or --overwrite to start afresh"
+            )
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def finalize(staging: Path, run_dir: Path) -> None:
+    """Drop checkpoints and move the staging folder into place, replacing an old run last."""
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    previous = None
+    if run_dir.exists():
+        previous = run_dir.with_name(f"{run_dir.name}.replaced-{int(time.time())}")
+        os.replace(run_dir, previous)
+    os.replace(staging, run_dir)
+    if previous is not None:
+        shutil.rmtree(previous)
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in (
+        "stanceframe",
+        "torch",
+        "transformers",
+        "datasets",
+        "scikit-learn",
+        "tokenizers",
+    ):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def write_json(path: Path, content: Any) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    meta_path = Path(run_dir) / META_FILE
+    if not meta_path.is_file():
+        raise RunDirError(f"{run_dir}: not a stanceframe run ({META_FILE} is missing)")
+    return json.loads(meta_path.read_text(encoding="utf-8"))

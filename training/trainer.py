@@ -1,0 +1,333 @@
+"""Fine-tune with the Hugging Face Trainer and write a self-describing run directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+
+from stanceframe.errors import ConfigError
+from stanceframe.eval.metrics import classification_metrics, multilabel_metrics
+from stanceframe.training import run_dir as runs
+from stanceframe.training.config import RunConfig, TrainingConfig
+from stanceframe.training.data import LoadedData, Split, load_data
+from stanceframe.training.model_card import render_model_card
+from stanceframe.training.modeling import build_model
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    global_step: int
+    runtime_s: float
+    warnings: list[str]
+
+
+@dataclass
+class DevicePlan:
+    device: str
+    precision: str
+
+    @property
+    def bf16(self) -> bool:
+        return self.precision == "bf16"
+
+    @property
+    def fp16(self) -> bool:
+        return self.precision == "fp16"
+
+
+def plan_device(training: TrainingConfig) -> DevicePlan:
+    cuda = torch.cuda.is_available()
+    if training.device == "cuda" and not cuda:
+        raise ConfigError("training.device: 'cuda' was asked for but no CUDA GPU is visible")
+    device = "cuda" if training.device == "cuda" or (training.device == "auto" and cuda) else "cpu"
+    precision = training.precision
+    if precision == "auto":
+        precision = (
+            ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device == "cuda" else "fp32"
+        )
+    if precision == "fp16" and device == "cpu":
+        raise ConfigError("training.precision: fp16 needs a CUDA GPU; use fp32 or bf16 on CPU")
+    return DevicePlan(device, precision)
+
+
+class WeightedLossTrainer(Trainer):
+    """Trainer whose loss weights each class, so rare labels are not drowned out."""
+
+    def __init__(self, *args, class_weights: torch.Tensor | None, multi_label: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.class_weights = class_weights
+        self.multi_label = multi_label
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.class_weights is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        weights = self.class_weights.to(outputs.logits.device, outputs.logits.dtype)
+        if self.multi_label:
+            loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weights)
+            loss = loss_fn(outputs.logits, labels.to(outputs.logits.dtype))
+        else:
+            loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights)
+        return (loss, outputs) if return_outputs else loss
+
+
+class JsonlMetricsLog(TrainerCallback):
+    """Append every training and evaluation log record to metrics.jsonl."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        record = {"step": state.global_step, "epoch": state.epoch, **logs}
+        with self.path.open("a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps(record) + "\n")
+
+
+def class_weight_vector(config: RunConfig, data: LoadedData) -> torch.Tensor | None:
+    weights_setting = config.training.class_weights
+    label_names = data.label_names
+    if weights_setting == "none":
+        return None
+    if isinstance(weights_setting, dict):
+        unknown = set(weights_setting) - set(label_names)
+        if unknown:
+            raise ConfigError(
+                f"training.class_weights: unknown labels {', '.join(sorted(unknown))}"
+            )
+        return torch.tensor([float(weights_setting.get(label, 1.0)) for label in label_names])
+    counts = Counter(label for example in data.train.examples for label in example.labels)
+    n_rows = len(data.train.examples)
+    if config.data.multi_label:
+        # pos_weight: negatives per positive, capped so a very rare label cannot dominate.
+        return torch.tensor(
+            [min((n_rows - counts[label]) / max(counts[label], 1), 20.0) for label in label_names]
+        )
+    return torch.tensor(
+        [n_rows / (len(label_names) * max(counts[label], 1)) for label in label_names]
+    )
+
+
+def encode_split(split: Split, tokenizer, config: RunConfig, label_names: list[str]):
+    import datasets
+
+    label_index = {label: index for index, label in enumerate(label_names)}
+    if config.data.multi_label:
+        labels = [
+            [1.0 if label in example.labels else 0.0 for label in label_names]
+            for example in split.examples
+        ]
+    else:
+        labels = [label_index[example.labels[0]] for example in split.examples]
+    columns: dict[str, list] = {"text": split.texts, "labels": labels}
+    if split.targets is not None:
+        columns["target"] = split.targets
+
+    def tokenize(batch):
+        return tokenizer(
+            batch["text"],
+            batch.get("target"),
+            truncation="only_first" if "target" in batch else True,
+            max_length=config.model.max_length,
+        )
+
+    dataset = datasets.Dataset.from_dict(columns)
+    return dataset.map(tokenize, batched=True, remove_columns=[c for c in columns if c != "labels"])
+
+
+def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    logits_tensor = torch.from_numpy(np.asarray(logits, dtype=np.float32))
+    if multi_label:
+        return torch.sigmoid(logits_tensor).numpy()
+    return torch.softmax(logits_tensor, dim=-1).numpy()
+
+
+def score_logits(
+    logits, gold, label_names: list[str], multi_label: bool, threshold: float
+) -> dict[str, Any]:
+    if multi_label:
+        predicted = probabilities(logits, True) >= threshold
+        return multilabel_metrics(np.asarray(gold), predicted, label_names)
+    return classification_metrics(np.asarray(gold), np.asarray(logits).argmax(-1), label_names)
+
+
+def training_arguments(
+    config: RunConfig, staging: Path, plan: DevicePlan, n_train: int
+) -> TrainingArguments:
+    training = config.training
+    steps_strategy = training.eval_strategy == "steps"
+    return TrainingArguments(
+        output_dir=str(staging / "checkpoints"),
+        num_train_epochs=training.epochs,
+        max_steps=training.max_steps,
+        per_device_train_batch_size=training.batch_size,
+        per_device_eval_batch_size=training.eval_batch_size,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        learning_rate=training.learning_rate,
+        weight_decay=training.weight_decay,
+        warmup_steps=training.warmup_ratio,
+        lr_scheduler_type=training.lr_scheduler,
+        seed=training.seed,
+        data_seed=training.seed,
+        eval_strategy=training.eval_strategy,
+        save_strategy=training.eval_strategy,
+        eval_steps=training.eval_steps if steps_strategy else None,
+        save_steps=training.eval_steps if steps_strategy else None,
+        logging_steps=training.logging_steps,
+        save_total_limit=training.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model="macro_f1",
+        greater_is_better=True,
+        use_cpu=plan.device == "cpu",
+        bf16=plan.bf16,
+        fp16=plan.fp16,
+        report_to="none",
+        dataloader_num_workers=0,
+    )
+
+
+def _config_error_if_labels_mismatch(config: RunConfig, data: LoadedData) -> None:
+    fallback = config.inference.fallback_label
+    if fallback is not None and fallback not in data.label_names:
+        raise ConfigError(
+            f"inference.fallback_label {fallback!r} is not one of {', '.join(data.label_names)}"
+        )
+    thresholds = config.inference.thresholds or {}
+    unknown = set(thresholds) - set(data.label_names)
+    if unknown:
+        raise ConfigError(f"inference.thresholds: unknown labels {', '.join(sorted(unknown))}")
+
+
+def train(
+    config: RunConfig,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    extra_callbacks: list[TrainerCallback] | None = None,
+) -> TrainResult:
+    """Validate data, fine-tune, evaluate on dev and test, and write the run directory."""
+    run_dir = Path(config.run_dir)
+    data = load_data(config.data, config.training.seed)
+    _config_error_if_labels_mismatch(config, data)
+    plan = plan_device(config.training)
+    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume)
+    if config.training.threads:
+        torch.set_num_threads(config.training.threads)
+
+    model, tokenizer = build_model(config.model, data.label_names, config.data.multi_label)
+    train_set = encode_split(data.train, tokenizer, config, data.label_names)
+    dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
+    threshold = config.inference.threshold
+
+    def compute_metrics(prediction) -> dict[str, float]:
+        scores = score_logits(
+            prediction.predictions,
+            prediction.label_ids,
+            data.label_names,
+            config.data.multi_label,
+            threshold,
+        )
+        accuracy = scores.get("accuracy", scores.get("subset_accuracy"))
+        return {"macro_f1": scores["macro_f1"], "accuracy": accuracy}
+
+    callbacks: list[TrainerCallback] = [JsonlMetricsLog(staging / "metrics.jsonl")]
+    if config.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
+    callbacks += extra_callbacks or []
+    trainer = WeightedLossTrainer(
+        model=model,
+        args=training_arguments(config, staging, plan, len(train_set)),
+        train_dataset=train_set,
+        eval_dataset=dev_set,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+        class_weights=class_weight_vector(config, data),
+        multi_label=config.data.multi_label,
+    )
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=True if resume else None)
+    runtime_s = time.perf_counter() - started
+
+    metrics: dict[str, Any] = {}
+    for split in (data.dev, data.test):
+        if split is None:
+            continue
+        encoded = (
+            dev_set
+            if split is data.dev
+            else encode_split(split, tokenizer, config, data.label_names)
+        )
+        prediction = trainer.predict(encoded)
+        metrics[split.name] = score_logits(
+            prediction.predictions,
+            prediction.label_ids,
+            data.label_names,
+            config.data.multi_label,
+            threshold,
+        )
+
+    trainer.save_model(str(staging))
+    meta = {
+        "format_version": runs.FORMAT_VERSION,
+        "task": config.task,
+        "labels": data.label_names,
+        "multi_label": config.data.multi_label,
+        "input": {
+            "text_column": config.data.text_column,
+            "target_column": config.data.target_column,
+        },
+        "max_length": config.model.max_length,
+        "base_model": config.model.base,
+        "inference": config.inference.model_dump(mode="json"),
+        "temperature": None,
+        "data": {
+            split.name: split.fingerprint
+            for split in (data.train, data.dev, data.test)
+            if split is not None
+        },
+        "training": {
+            "global_step": output.global_step,
+            "train_rows": len(data.train.examples),
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_dev_macro_f1": trainer.state.best_metric,
+            "runtime_s": runtime_s,
+            "train_samples_per_second": output.metrics.get("train_samples_per_second"),
+            "device": plan.device,
+            "precision": plan.precision,
+            "warnings": data.warnings,
+        },
+        "versions": runs.library_versions(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    runs.write_json(staging / runs.META_FILE, meta)
+    runs.write_json(staging / "labels.json", data.label_names)
+    runs.write_json(staging / "metrics.json", metrics)
+    (staging / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    (staging / "README.md").write_text(render_model_card(config, meta, metrics), encoding="utf-8")
+    runs.finalize(staging, run_dir)
+    logger.info("run written to %s", run_dir)
+    return TrainResult(run_dir, metrics, output.global_step, runtime_s, data.warnings)
