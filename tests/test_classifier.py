@@ -44,12 +44,15 @@ def test_empty_input_gives_empty_result(classifier):
     assert classifier.predict_proba([]).shape == (0, len(FRAMING_LABELS))
 
 
-@pytest.mark.parametrize(("texts", "message"), [
-    (["fine", ""], r"texts\[1\] is empty"),
-    (["fine", "  ", "x"], r"texts\[1\] is empty"),
-    (["fine", None], r"texts\[1\] is NoneType"),
-    ("a single string", "not one string"),
-])
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        (["fine", ""], r"texts\[1\] is empty"),
+        (["fine", "  ", "x"], r"texts\[1\] is empty"),
+        (["fine", None], r"texts\[1\] is NoneType"),
+        ("a single string", "not one string"),
+    ],
+)
 def test_bad_texts_raise_value_error_with_index(classifier, texts, message):
     with pytest.raises(ValueError, match=message):
         classifier.predict(texts)
@@ -81,8 +84,12 @@ def test_stance_run_needs_targets(stance_run):
     assert classifier.labels == ["favor", "against", "none"]
     with pytest.raises(ValueError, match="pass targets"):
         classifier.predict(["NATO keeps Europe safe."])
-    one_for_all = classifier.predict_proba(["NATO keeps Europe safe.", "Sanctions work."], targets="NATO")
-    per_text = classifier.predict_proba(["NATO keeps Europe safe.", "Sanctions work."], targets=["NATO", "NATO"])
+    one_for_all = classifier.predict_proba(
+        ["NATO keeps Europe safe.", "Sanctions work."], targets="NATO"
+    )
+    per_text = classifier.predict_proba(
+        ["NATO keeps Europe safe.", "Sanctions work."], targets=["NATO", "NATO"]
+    )
     np.testing.assert_allclose(one_for_all, per_text, atol=1e-6)
     with pytest.raises(ValueError, match="got 3 targets for 2 texts"):
         classifier.predict(["a", "b"], targets=["x", "y", "z"])

@@ -50,7 +50,13 @@ def test_missing_required_key(tmp_path):
 def test_overrides_are_parsed_as_yaml(tmp_path):
     path = write(tmp_path, "data:\n  train: a.csv\n")
     config = load_config(
-        path, ["training.epochs=2", "data.train=my.csv", "data.labels=[a, b]", "model.random_init.hidden_size=32"]
+        path,
+        [
+            "training.epochs=2",
+            "data.train=my.csv",
+            "data.labels=[a, b]",
+            "model.random_init.hidden_size=32",
+        ],
     )
     assert config.training.epochs == 2
     assert config.data.train == "my.csv"
@@ -73,4 +79,6 @@ def test_missing_config_file(tmp_path):
 
 def test_abstain_needs_fallback(tmp_path):
     with pytest.raises(ConfigError, match="fallback_label"):
-        load_config(write(tmp_path, "data:\n  train: a.csv\ninference:\n  abstain_threshold: 0.4\n"))
+        load_config(
+            write(tmp_path, "data:\n  train: a.csv\ninference:\n  abstain_threshold: 0.4\n")
+        )

@@ -12,7 +12,9 @@ LABELS = ["accusation", "denial", "diplomatic_proposal", "other"]
 
 
 def fixture_rows() -> list[dict]:
-    return [json.loads(line) for line in (FIXTURES / "framing_small.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line) for line in (FIXTURES / "framing_small.jsonl").read_text().splitlines()
+    ]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -21,13 +23,17 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def test_jsonl_loads_and_splits_dev_stratified():
-    data = load_data(DataConfig(train=str(FIXTURES / "framing_small.jsonl"), dev_fraction=0.2), seed=1)
+    data = load_data(
+        DataConfig(train=str(FIXTURES / "framing_small.jsonl"), dev_fraction=0.2), seed=1
+    )
     assert data.label_names == LABELS  # inferred, sorted
     assert len(data.train.examples) + len(data.dev.examples) == 40
     assert len(data.dev.examples) == 8
     assert sorted(ex.labels[0] for ex in data.dev.examples) == sorted(LABELS * 2)
     assert data.train.fingerprint["rows"] == 32 and len(data.train.fingerprint["sha256"]) == 64
-    again = load_data(DataConfig(train=str(FIXTURES / "framing_small.jsonl"), dev_fraction=0.2), seed=1)
+    again = load_data(
+        DataConfig(train=str(FIXTURES / "framing_small.jsonl"), dev_fraction=0.2), seed=1
+    )
     assert again.dev.texts == data.dev.texts
 
 
@@ -111,9 +117,14 @@ def test_train_test_duplicates_warn():
 
 
 def test_stance_pairs_need_target(tmp_path):
-    rows = [{"text": "x is good", "target": "x", "stance": "favor"}, {"text": "y", "target": "", "stance": "none"}]
+    rows = [
+        {"text": "x is good", "target": "x", "stance": "favor"},
+        {"text": "y", "target": "", "stance": "none"},
+    ]
     path = write_jsonl(tmp_path / "stance.jsonl", rows)
-    config = DataConfig(train=str(path), dev=str(path), label_column="stance", target_column="target")
+    config = DataConfig(
+        train=str(path), dev=str(path), label_column="stance", target_column="target"
+    )
     with pytest.raises(DataError, match=r"line 2: field 'target' is empty"):
         load_data(config, seed=0)
 

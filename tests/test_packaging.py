@@ -9,23 +9,54 @@ from tests.conftest import REPO
 
 def test_wheel_holds_one_namespace_and_imports(tmp_path):
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr[-3000:]
     wheel = next(tmp_path.glob("stanceframe-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
-    assert top_level == {"stanceframe", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
-    for module in ("stanceframe/model/classifier.py", "stanceframe/training/trainer.py",
-                   "stanceframe/eval/metrics.py", "stanceframe/cli.py"):
+    assert top_level == {
+        "stanceframe",
+        wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info",
+    }
+    for module in (
+        "stanceframe/model/classifier.py",
+        "stanceframe/training/trainer.py",
+        "stanceframe/eval/metrics.py",
+        "stanceframe/cli.py",
+    ):
         assert module in names
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
-    probe = ("import stanceframe, stanceframe.training, stanceframe.eval; "
-             "print(stanceframe.__file__); print(stanceframe.training.__file__)")
-    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                              cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": ""}, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    probe = (
+        "import stanceframe, stanceframe.training, stanceframe.eval; "
+        "print(stanceframe.__file__); print(stanceframe.training.__file__)"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": ""},
+        timeout=120,
+    )
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert all(line.startswith(str(target)) for line in imported.stdout.splitlines())

@@ -12,8 +12,17 @@ from tests.conftest import FRAMING_LABELS, REPO, tiny_config
 
 
 def test_run_directory_is_complete(framing_run):
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "stanceframe.json", "labels.json",
-                 "metrics.json", "metrics.jsonl", "config.yaml", "README.md"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "stanceframe.json",
+        "labels.json",
+        "metrics.json",
+        "metrics.jsonl",
+        "config.yaml",
+        "README.md",
+    ):
         assert (framing_run / name).is_file(), name
     meta = json.loads((framing_run / "stanceframe.json").read_text())
     assert meta["labels"] == FRAMING_LABELS
@@ -92,11 +101,15 @@ def test_class_weights_follow_inverse_frequency(tmp_path):
     from stanceframe.training.data import load_data
     from stanceframe.training.trainer import class_weight_vector
 
-    rows = [{"text": f"a{i}", "label": "other"} for i in range(6)] + [{"text": "b", "label": "denial"}] * 2
+    rows = [{"text": f"a{i}", "label": "other"} for i in range(6)] + [
+        {"text": "b", "label": "denial"}
+    ] * 2
     path = tmp_path / "w.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    config = tiny_config(tmp_path / "r", data={"train": str(path), "dev": str(path), "test": None,
-                                                "labels": ["denial", "other"]})
+    config = tiny_config(
+        tmp_path / "r",
+        data={"train": str(path), "dev": str(path), "test": None, "labels": ["denial", "other"]},
+    )
     weights = class_weight_vector(config, load_data(config.data, 0))
     assert weights.tolist() == pytest.approx([8 / (2 * 2), 8 / (2 * 6)])
 
@@ -110,8 +123,10 @@ def test_multi_label_run(tmp_path):
     ] * 3
     path = tmp_path / "ml.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    config = tiny_config(tmp_path / "run", data={"train": str(path), "dev": str(path), "test": str(path),
-                                                  "multi_label": True})
+    config = tiny_config(
+        tmp_path / "run",
+        data={"train": str(path), "dev": str(path), "test": str(path), "multi_label": True},
+    )
     result = train(config)
     assert "subset_accuracy" in result.metrics["test"]
     from stanceframe import Classifier
@@ -123,10 +138,25 @@ def test_multi_label_run(tmp_path):
 def test_cli_train_tiny_subprocess(tmp_path):
     """The shipped tiny config trains through the console command on fixture data."""
     fixture = "tests/fixtures/framing_small.jsonl"
-    command = [sys.executable, "-m", "stanceframe", "train", "configs/tiny.yaml",
-               "--set", f"data.train={fixture}", "--set", "data.dev=null", "--set", f"data.test={fixture}",
-               "--set", "training.max_steps=4", "--set", "training.eval_steps=2",
-               "--run-dir", str(tmp_path / "run")]
+    command = [
+        sys.executable,
+        "-m",
+        "stanceframe",
+        "train",
+        "configs/tiny.yaml",
+        "--set",
+        f"data.train={fixture}",
+        "--set",
+        "data.dev=null",
+        "--set",
+        f"data.test={fixture}",
+        "--set",
+        "training.max_steps=4",
+        "--set",
+        "training.eval_steps=2",
+        "--run-dir",
+        str(tmp_path / "run"),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "test: macro-F1" in completed.stdout

@@ -1,0 +1,174 @@
+"""Build the bundled corpora: merge data/raw/*.jsonl, check them, and split by group into train/dev/test.
+
+Groups (events) never cross splits; groups holding near-duplicate sentences (word 3-gram Jaccard >= 0.6)
+are merged first so that no near-duplicate pair crosses splits either. Among many seeded random group
+assignments, the one whose split sizes and label shares are closest to the targets is kept.
+
+    python scripts/build_corpus.py          # writes data/framing/*.jsonl and data/stance/*.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "data"))
+from corpus_checks import (  # noqa: E402
+    FRAMING_LABELS,
+    FRAMING_TARGET_SHARES,
+    STANCE_LABELS,
+    max_cross_split_similarity,
+    near_duplicate_pairs,
+)
+
+RAW = REPO / "data" / "raw"
+SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
+FRAMING_FIELDS = ["text", "label", "also", "group", "domain", "region", "actors", "hard_negative"]
+STANCE_FIELDS = ["text", "target", "stance", "group", "domain", "target_type"]
+SEED = 13
+TRIALS = 4000
+
+
+def read_rows(pattern: str, fields: list[str], label_field: str, labels: list[str]) -> list[dict]:
+    rows = []
+    for path in sorted(RAW.glob(pattern)):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            missing = [field for field in fields if field not in row]
+            if missing:
+                raise SystemExit(f"{path} line {number}: missing fields {missing}")
+            if row[label_field] not in labels:
+                raise SystemExit(
+                    f"{path} line {number}: {label_field} {row[label_field]!r} not in {labels}"
+                )
+            row["text"] = " ".join(row["text"].split())
+            rows.append({field: row[field] for field in fields})
+    return rows
+
+
+def drop_exact_duplicates(rows: list[dict], key_fields: tuple[str, ...]) -> list[dict]:
+    seen, kept = set(), []
+    for row in rows:
+        key = tuple(row[field] for field in key_fields)
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    print(f"  dropped {len(rows) - len(kept)} exact duplicates")
+    return kept
+
+
+def merged_groups(rows: list[dict]) -> dict[str, list[int]]:
+    """Row indices per split unit: groups joined when they share a sentence or a near-duplicate."""
+    parent = {row["group"]: row["group"] for row in rows}
+
+    def find(group: str) -> str:
+        while parent[group] != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
+    texts = [row["text"] for row in rows]
+    by_text = defaultdict(list)
+    for index, text in enumerate(texts):
+        by_text[text].append(index)
+    pairs = [(a, b) for indices in by_text.values() for a in indices for b in indices if a < b]
+    pairs += [(a, b) for a, b, _ in near_duplicate_pairs(texts)]
+    for a, b in pairs:
+        parent[find(rows[a]["group"])] = find(rows[b]["group"])
+    units = defaultdict(list)
+    for index, row in enumerate(rows):
+        units[find(row["group"])].append(index)
+    return units
+
+
+def assignment_cost(
+    unit_labels: list[Counter],
+    assignment: list[str],
+    labels: list[str],
+    target_shares: dict[str, float],
+) -> float:
+    totals = {split: Counter() for split in SPLIT_SHARES}
+    for counts, split in zip(unit_labels, assignment, strict=True):
+        totals[split].update(counts)
+    grand = sum(sum(counts.values()) for counts in totals.values())
+    cost = 0.0
+    for split, counts in totals.items():
+        size = sum(counts.values())
+        if size == 0:
+            return float("inf")
+        cost += abs(size / grand - SPLIT_SHARES[split]) * 2
+        for label in labels:
+            cost = max(cost, abs(counts[label] / size - target_shares[label]))
+    return cost
+
+
+def split_rows(
+    rows: list[dict], label_field: str, labels: list[str], target_shares: dict[str, float]
+) -> dict[str, list[dict]]:
+    units = merged_groups(rows)
+    unit_names = sorted(units)
+    unit_labels = [Counter(rows[i][label_field] for i in units[name]) for name in unit_names]
+    rng = random.Random(SEED)
+    best, best_cost = None, float("inf")
+    names, weights = list(SPLIT_SHARES), list(SPLIT_SHARES.values())
+    for _ in range(TRIALS):
+        assignment = rng.choices(names, weights, k=len(unit_names))
+        cost = assignment_cost(unit_labels, assignment, labels, target_shares)
+        if cost < best_cost:
+            best, best_cost = assignment, cost
+    splits = {split: [] for split in SPLIT_SHARES}
+    for name, split in zip(unit_names, best, strict=True):
+        splits[split] += [rows[i] for i in units[name]]
+    print(
+        f"  {len(rows)} rows, {len({r['group'] for r in rows})} groups, {len(units)} split units, cost {best_cost:.3f}"
+    )
+    return splits
+
+
+def write_splits(task: str, splits: dict[str, list[dict]], label_field: str) -> None:
+    folder = REPO / "data" / task
+    folder.mkdir(exist_ok=True)
+    for split, split_rows_ in splits.items():
+        split_rows_.sort(key=lambda row: (row["group"], row["text"]))
+        path = folder / f"{split}.jsonl"
+        path.write_text(
+            "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in split_rows_),
+            encoding="utf-8",
+        )
+        counts = Counter(row[label_field] for row in split_rows_)
+        shares = ", ".join(
+            f"{label} {counts[label]} ({counts[label] / len(split_rows_):.1%})"
+            for label in sorted(counts)
+        )
+        print(f"  {task}/{split}: {len(split_rows_)} rows: {shares}")
+    similarity = max_cross_split_similarity(
+        {name: [r["text"] for r in rows] for name, rows in splits.items()}
+    )
+    print(f"  highest cross-split word 3-gram Jaccard: {similarity:.3f}")
+
+
+def main() -> None:
+    print("framing")
+    framing = drop_exact_duplicates(
+        read_rows("framing_*.jsonl", FRAMING_FIELDS, "label", FRAMING_LABELS), ("text",)
+    )
+    write_splits(
+        "framing", split_rows(framing, "label", FRAMING_LABELS, FRAMING_TARGET_SHARES), "label"
+    )
+    print("stance")
+    stance = drop_exact_duplicates(
+        read_rows("stance_*.jsonl", STANCE_FIELDS, "stance", STANCE_LABELS), ("text", "target")
+    )
+    counts = Counter(row["stance"] for row in stance)
+    stance_shares = {label: counts[label] / len(stance) for label in STANCE_LABELS}
+    write_splits("stance", split_rows(stance, "stance", STANCE_LABELS, stance_shares), "stance")
+
+
+if __name__ == "__main__":
+    main()
