@@ -51,6 +51,8 @@ def train(
         result = train_run(run_config, overwrite=overwrite, resume=resume)
     except StanceframeError as error:
         _fail(error)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun, only the main process reports
     for split, scores in result.metrics.items():
         accuracy = scores.get("accuracy", scores.get("subset_accuracy"))
         typer.echo(

@@ -33,8 +33,11 @@ def has_checkpoint(run_dir: Path) -> bool:
     return folder.is_dir() and any(folder.glob("checkpoint-*"))
 
 
-def prepare(run_dir: Path, *, overwrite: bool, resume: bool) -> Path:
-    """Check that training may write this run, and return the staging folder to train in."""
+def prepare(run_dir: Path, *, overwrite: bool, resume: bool, main_process: bool = True) -> Path:
+    """Check that training may write this run, and return the staging folder to train in.
+
+    Every process of a distributed run makes the checks; only the main process changes files.
+    """
     staging = staging_dir(run_dir)
     if resume:
         if not has_checkpoint(run_dir):
@@ -52,14 +55,15 @@ def prepare(run_dir: Path, *, overwrite: bool, resume: bool) -> Path:
             f"{run_dir}: the run directory exists; pass --overwrite to replace it, "
             "or set run_dir (--set run_dir=...) to another folder"
         )
-    if staging.exists():
-        if not overwrite:
-            raise RunDirError(
-                f"{staging}: an interrupted run is there; pass --resume to continue it, "
-                "or --overwrite to start afresh"
-            )
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    if staging.exists() and not overwrite:
+        raise RunDirError(
+            f"{staging}: an interrupted run is there; pass --resume to continue it, "
+            "or --overwrite to start afresh"
+        )
+    if main_process:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
     return staging
 
 

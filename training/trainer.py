@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -232,7 +233,9 @@ def train(
     data = load_data(config.data, config.training.seed)
     _config_error_if_labels_mismatch(config, data)
     plan = plan_device(config.training)
-    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume)
+    # Under torchrun / accelerate launch every process runs this function; the main one writes the run.
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
 
@@ -291,6 +294,8 @@ def train(
         )
 
     trainer.save_model(str(staging))
+    if not trainer.is_world_process_zero():
+        return TrainResult(run_dir, metrics, output.global_step, runtime_s, data.warnings)
     meta = {
         "format_version": runs.FORMAT_VERSION,
         "task": config.task,
