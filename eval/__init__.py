@@ -1,5 +1,23 @@
-"""Evaluation: score predictions against gold labels and write reports."""
+"""Evaluation: score predictions against gold labels, calibrate, compare runs, write reports."""
 
 from stanceframe.eval.metrics import classification_metrics, multilabel_metrics
 
-__all__ = ["classification_metrics", "multilabel_metrics"]
+# Reports pull in matplotlib and jinja2; they load on first use, so that training (which
+# imports the metrics above) does not pay for them.
+_LAZY = {
+    "evaluate_run": "stanceframe.eval.report",
+    "write_run_reports": "stanceframe.eval.report",
+    "compare_runs": "stanceframe.eval.compare",
+    "calibrate_run": "stanceframe.eval.calibration",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["classification_metrics", "multilabel_metrics", *_LAZY]

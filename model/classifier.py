@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import warnings
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from stanceframe.errors import RunDirError
+from stanceframe.model.backends import (
+    BACKENDS,
+    InferenceBackend,
+    OnnxBackend,
+    TorchBackend,
+    resolve_device,
+)
+
+if TYPE_CHECKING:
+    from stanceframe.model.document import DocumentResult
 
 logger = logging.getLogger(__name__)
 META_FILE = "stanceframe.json"
+TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass
@@ -57,14 +68,6 @@ def _read_run_meta(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but no CUDA GPU is visible")
-    return torch.device(device)
-
-
 class Classifier:
     """A trained stanceframe run, ready to label text.
 
@@ -73,11 +76,10 @@ class Classifier:
     'denial'
     """
 
-    def __init__(self, model, tokenizer, meta: dict[str, Any], device: torch.device, run_dir: Path):
-        self.model = model
+    def __init__(self, backend: InferenceBackend, tokenizer, meta: dict[str, Any], run_dir: Path):
+        self.backend = backend
         self.tokenizer = tokenizer
         self.meta = meta
-        self.device = device
         self.run_dir = run_dir
         self.labels: list[str] = list(meta["labels"])
         self.multi_label: bool = bool(meta.get("multi_label"))
@@ -92,25 +94,58 @@ class Classifier:
 
     @classmethod
     def load(
-        cls, run_dir: str | Path, device: str = "auto", threads: int | None = None
+        cls,
+        run_dir: str | Path,
+        device: str = "auto",
+        threads: int | None = None,
+        backend: str = "torch",
+        precision: str = "auto",
     ) -> Classifier:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        """Load a run directory (or a plain Hugging Face model folder).
+
+        backend: 'torch', or 'onnx' / 'onnx-int8' for an export made by `stanceframe export`.
+        device: 'auto' (a CUDA GPU when one is visible), 'cpu' or 'cuda[:N]'.
+        threads: CPU threads for the model (default: the library's, one per core).
+        precision: torch on a GPU runs in bf16 (fp16 where bf16 is missing) unless 'fp32' is given.
+        """
+        from transformers import AutoTokenizer
 
         run_path = Path(run_dir)
         if not run_path.is_dir():
             raise RunDirError(f"{run_path}: run directory not found")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
         meta = _read_run_meta(run_path)
         if threads:
             torch.set_num_threads(threads)
-        torch_device = resolve_device(device)
         tokenizer = AutoTokenizer.from_pretrained(run_path)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            run_path, use_safetensors=True, trust_remote_code=False
-        )
-        if torch_device.type == "cuda":
-            model = model.to(torch_device, dtype=torch.float16)
-        model.eval()
-        return cls(model, tokenizer, meta, torch_device, run_path)
+        if backend == "torch":
+            input_names = tuple(
+                name for name in tokenizer.model_input_names if name in TOKEN_INPUTS
+            )
+            engine = TorchBackend.load(run_path, resolve_device(device), precision, input_names)
+        else:
+            engine = OnnxBackend.load(run_path, backend, device, threads)
+        return cls(engine, tokenizer, meta, run_path)
+
+    def with_backend(self, backend: InferenceBackend) -> Classifier:
+        """The same run and settings, predicting through another backend."""
+        other = copy.copy(self)
+        other.backend = backend
+        return other
+
+    @property
+    def model(self):
+        """The PyTorch model (None for ONNX backends)."""
+        return getattr(self.backend, "model", None)
+
+    @property
+    def device(self) -> torch.device:
+        return self.backend.device
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.backend.input_names
 
     # ------------------------------------------------------------------ input checks
 
@@ -143,31 +178,76 @@ class Classifier:
 
     # ------------------------------------------------------------------ prediction
 
-    def _encode(self, texts: list[str], targets: list[str] | None) -> list[list[int]]:
+    def _encode(
+        self, texts: list[str], targets: list[str] | None
+    ) -> tuple[list[list[int]], list[list[int]] | None]:
+        """Token ids (and token type ids where the model takes them), truncated, unpadded."""
         encoded = self.tokenizer(
             texts,
             targets,
             truncation="only_first" if targets is not None else True,
             max_length=self.max_length,
-            return_overflowing_tokens=True,
-            stride=0,
+            return_attention_mask=False,
+            return_token_type_ids="token_type_ids" in self.input_names,
         )
-        # Overflow chunks repeat a sample's index: keep each sample's first chunk, count the rest.
-        keys = [key for key in encoded if key != "overflow_to_sample_mapping"]
-        first_chunks: dict[int, dict[str, list[int]]] = {}
-        for chunk, sample in enumerate(encoded["overflow_to_sample_mapping"]):
-            first_chunks.setdefault(sample, {key: encoded[key][chunk] for key in keys})
-        truncated = len(encoded["overflow_to_sample_mapping"]) > len(texts)
-        if truncated:
-            n_truncated = len(
-                set(Counter(encoded["overflow_to_sample_mapping"]) - Counter(range(len(texts))))
+        self._warn_if_truncated(encoded, texts, targets)
+        return encoded["input_ids"], encoded.get("token_type_ids")
+
+    def _warn_if_truncated(self, encoded, texts: list[str], targets: list[str] | None) -> None:
+        if encoded.encodings is not None:  # a Rust tokenizer keeps what truncation cut off
+            n_truncated = sum(1 for encoding in encoded.encodings if encoding.overflowing)
+        else:
+            at_limit = [
+                i for i, ids in enumerate(encoded["input_ids"]) if len(ids) >= self.max_length
+            ]
+            full = (
+                self.tokenizer(
+                    [texts[i] for i in at_limit],
+                    [targets[i] for i in at_limit] if targets is not None else None,
+                    return_attention_mask=False,
+                )["input_ids"]
+                if at_limit
+                else []
             )
+            n_truncated = sum(1 for ids in full if len(ids) > self.max_length)
+        if n_truncated:
             warnings.warn(
                 f"{n_truncated} of {len(texts)} texts were longer than {self.max_length} tokens and "
                 "were truncated",
-                stacklevel=3,
+                stacklevel=4,
             )
-        return [first_chunks[index] for index in range(len(texts))]
+
+    def _batch_arrays(
+        self, input_ids: list[list[int]], token_type_ids: list[list[int]] | None
+    ) -> dict[str, np.ndarray]:
+        """Pad one batch to its own longest row, as the int64 arrays both backends take."""
+        width = max(len(ids) for ids in input_ids)
+        ids_array = np.full((len(input_ids), width), self.tokenizer.pad_token_id or 0, np.int64)
+        mask_array = np.zeros((len(input_ids), width), np.int64)
+        types_array = np.zeros((len(input_ids), width), np.int64)
+        left = self.tokenizer.padding_side == "left"
+        for row, ids in enumerate(input_ids):
+            columns = slice(width - len(ids), width) if left else slice(0, len(ids))
+            ids_array[row, columns] = ids
+            mask_array[row, columns] = 1
+            if token_type_ids is not None:
+                types_array[row, columns] = token_type_ids[row]
+        arrays = {"input_ids": ids_array, "attention_mask": mask_array}
+        if token_type_ids is not None:
+            arrays["token_type_ids"] = types_array
+        return arrays
+
+    def batch_inputs(
+        self, texts: Sequence[str], targets: Sequence[str] | str | None = None
+    ) -> dict[str, np.ndarray]:
+        """The padded int64 arrays the model takes for these texts, as one batch in input order."""
+        input_ids, token_type_ids = self._encode(list(texts), self._check_inputs(texts, targets))
+        return self._batch_arrays(input_ids, token_type_ids)
+
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        scaled = torch.from_numpy(logits) / self.temperature
+        probs = torch.sigmoid(scaled) if self.multi_label else torch.softmax(scaled, dim=-1)
+        return probs.numpy()
 
     def predict_proba(
         self,
@@ -176,24 +256,25 @@ class Classifier:
         batch_size: int = 32,
     ) -> np.ndarray:
         """Scores [n_texts, n_labels] in input order (softmax, or sigmoid for multi-label runs)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         checked_targets = self._check_inputs(texts, targets)
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        features = self._encode(list(texts), checked_targets)
-        # Sorting by length lets each batch pad only to its own longest sentence.
-        order = sorted(range(len(features)), key=lambda index: len(features[index]["input_ids"]))
-        scores = np.zeros((len(features), len(self.labels)), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                batch_indices = order[start : start + batch_size]
-                batch = self.tokenizer.pad(
-                    [features[i] for i in batch_indices], return_tensors="pt"
-                )
-                batch = {key: value.to(self.device) for key, value in batch.items()}
-                logits = self.model(**batch).logits.float() / self.temperature
-                probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
-                scores[batch_indices] = probs.cpu().numpy()
-        return scores
+        input_ids, token_type_ids = self._encode(list(texts), checked_targets)
+        # Longest first: each batch pads only to its own longest row, and a batch too big for
+        # the GPU fails at the start rather than at the end.
+        lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
+        order = np.argsort(-lengths, kind="stable")
+        logits = np.empty((len(input_ids), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            batch_indices = order[start : start + batch_size]
+            batch = self._batch_arrays(
+                [input_ids[i] for i in batch_indices],
+                [token_type_ids[i] for i in batch_indices] if token_type_ids is not None else None,
+            )
+            logits[batch_indices] = self.backend.logits(batch)
+        return self._probabilities(logits)
 
     def _to_prediction(self, row: np.ndarray) -> Prediction:
         scores = {label: float(value) for label, value in zip(self.labels, row, strict=True)}
@@ -223,3 +304,9 @@ class Classifier:
     ) -> list[Prediction]:
         """One `Prediction` per text, in input order."""
         return [self._to_prediction(row) for row in self.predict_proba(texts, targets, batch_size)]
+
+    def analyze(self, text: str, target: str | None = None, batch_size: int = 32) -> DocumentResult:
+        """Split an article into sentences, label each, and profile the whole (model/document.py)."""
+        from stanceframe.model.document import analyze_texts
+
+        return analyze_texts(self, [text], targets=target, batch_size=batch_size)[0]

@@ -6,18 +6,22 @@ import csv
 import io
 import json
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from stanceframe.errors import DataError, OutputExistsError
+from stanceframe.errors import DataError, OutputExistsError, StanceframeError
 from stanceframe.model.classifier import Classifier
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+
+class PredictionInterrupted(StanceframeError):
+    """Labelling a file was stopped (Ctrl-C) before the end; no output file was written."""
 
 
 @dataclass
@@ -40,13 +44,18 @@ def _records(
     if input_format in ("csv", "tsv"):
         reader = csv.DictReader(stream, delimiter="\t" if input_format == "tsv" else ",")
         for record in reader:
+            if None in record:  # DictReader files surplus cells under the key None
+                raise DataError(
+                    f"{source} line {reader.line_num}: {len(record[None])} more cells than the "
+                    f"header has columns ({len(reader.fieldnames or [])})"
+                )
             yield reader.line_num, record
         return
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         if input_format == "txt":
-            yield number, {"text": line.rstrip("\n")}
+            yield number, {"text": line.rstrip("\r\n")}
             continue
         try:
             record = json.loads(line)
@@ -89,6 +98,53 @@ class _OutputWriter:
         self.csv_writer.writerow(row)
 
 
+def _open_partial(out_path: Path) -> tuple[IO[str], Path]:
+    """A new hidden file beside the output, created with the usual permissions (umask applies)."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        partial = out_path.with_name(f".{out_path.name}.{secrets.token_hex(4)}.partial")
+        try:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        return os.fdopen(descriptor, "w", encoding="utf-8", newline=""), partial
+
+
+def _open_input(input_path: str) -> IO[str]:
+    if input_path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline="")
+    return open(input_path, encoding="utf-8-sig", errors="strict", newline="")  # noqa: SIM115
+
+
+class _Progress:
+    """A tqdm bar on stderr: rows, rows/s, and how far into the input file the reader is."""
+
+    def __init__(self, enabled: bool, input_stream: IO[str], source: str):
+        self.bar = None
+        if not enabled:
+            return
+        from tqdm import tqdm
+
+        self.buffer = getattr(input_stream, "buffer", None)
+        self.size = os.fstat(input_stream.fileno()).st_size if source != "<stdin>" else 0
+        self.bar = tqdm(
+            desc=f"labelling {Path(source).name}", unit=" sentences", file=sys.stderr, smoothing=0.1
+        )
+
+    def update(self, rows: int) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(rows)
+        if self.size and self.buffer is not None:
+            # The text layer reads ahead, so this is where the reader is to within a few KiB.
+            share = min(self.buffer.tell() / self.size, 1.0)
+            self.bar.set_postfix_str(f"{share:.0%} of input", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def predict_file(
     classifier: Classifier,
     input_path: str,
@@ -100,14 +156,19 @@ def predict_file(
     input_format: str | None = None,
     output_format: str | None = None,
     batch_size: int = 32,
-    chunk_size: int = 2048,
+    chunk_size: int = 4096,
     overwrite: bool = False,
-    progress=None,
+    progress: bool = False,
 ) -> FileSummary:
     """Label every row of `input_path` ('-' = stdin) into `output_path` (None or '-' = stdout).
 
-    A file output is written to a temporary file beside it and renamed only when complete.
+    Rows are read, labelled and written `chunk_size` at a time, so memory does not grow with the
+    file. A file output is written to a hidden `.NAME.*.partial` file beside it and renamed only
+    when complete; on any failure that file is removed and the error says which line was reached.
+    `progress` shows a bar with sentences/s on stderr.
     """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     to_stdout = output_path in (None, "-")
     if not to_stdout and Path(output_path).exists() and not overwrite:
         raise OutputExistsError(f"{output_path}: exists; pass --overwrite to replace it")
@@ -116,73 +177,84 @@ def predict_file(
         input_path, INPUT_FORMATS, input_format, "jsonl" if input_path != "-" else "txt"
     )
     out_format = _format_for(output_path or "-", OUTPUT_FORMATS, output_format, "jsonl")
+    for name, value, known in (
+        ("input format", in_format, INPUT_FORMATS.values()),
+        ("output format", out_format, OUTPUT_FORMATS.values()),
+    ):
+        if value not in known:
+            raise DataError(f"{name} {value!r} is not one of {', '.join(sorted(set(known)))}")
     if input_path != "-" and not Path(input_path).is_file():
         raise DataError(f"{input_path}: file not found")
+    text_field = "text" if in_format == "txt" else text_column
 
     label_counts = dict.fromkeys(classifier.labels, 0)
-    if to_stdout:
-        output_stream, temporary_path = sys.stdout, None
-    else:
-        out_path = Path(output_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary_path = tempfile.mkstemp(
-            prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent
-        )
-        output_stream = os.fdopen(handle, "w", encoding="utf-8", newline="")
-    input_stream = (
-        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
-        if input_path == "-"
-        else open(input_path, encoding="utf-8", errors="strict", newline="")  # noqa: SIM115
+    input_stream = _open_input(input_path)
+    output_stream, partial_path = (
+        (sys.stdout, None) if to_stdout else _open_partial(Path(output_path))
     )
     writer = _OutputWriter(output_stream, out_format, classifier.labels)
+    bar = _Progress(progress, input_stream, source)
     rows = 0
     last_line = 0
     try:
-        chunk: list[tuple[int, dict[str, Any]]] = []
-        records = _records(input_stream, in_format, source)
-        while True:
-            try:
-                item = next(records, None)
-            except UnicodeDecodeError as error:
-                raise DataError(
-                    f"{source} after line {last_line}: not valid UTF-8 ({error.reason})"
-                ) from None
-            if item is not None:
-                chunk.append(item)
-                last_line = item[0]
-            if chunk and (item is None or len(chunk) >= chunk_size):
-                texts = [
-                    _row_text(record, text_column if in_format != "txt" else "text", source, number)
-                    for number, record in chunk
-                ]
-                targets = target
-                if target_column:
-                    targets = [
-                        _row_text(record, target_column, source, number) for number, record in chunk
-                    ]
-                for (_, record), prediction in zip(
-                    chunk, classifier.predict(texts, targets, batch_size=batch_size), strict=True
-                ):
-                    writer.write(record, prediction)
-                    label_counts[prediction.label] += 1
-                rows += len(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-                chunk = []
-            if item is None:
-                break
-        if temporary_path is not None:
+        for chunk in _chunks(_records(input_stream, in_format, source), chunk_size, source):
+            last_line = chunk[-1][0]
+            texts = [_row_text(record, text_field, source, number) for number, record in chunk]
+            targets: list[str] | str | None = target
+            if target_column:
+                targets = [_row_text(record, target_column, source, n) for n, record in chunk]
+            predictions = classifier.predict(texts, targets, batch_size=batch_size)
+            for (_, record), prediction in zip(chunk, predictions, strict=True):
+                writer.write(record, prediction)
+                label_counts[prediction.label] += 1
+            rows += len(chunk)
+            bar.update(len(chunk))
+        if partial_path is not None:
             output_stream.close()
-            os.replace(temporary_path, output_path)
-            temporary_path = None
+            os.replace(partial_path, output_path)
+            partial_path = None
     except BaseException as error:
-        if temporary_path is not None:
+        if partial_path is not None:
             output_stream.close()
-            os.unlink(temporary_path)
+            partial_path.unlink(missing_ok=True)
+        reached = f"{source} line {last_line}" if last_line else f"the start of {source}"
+        not_written = "" if to_stdout else f"; {output_path} was not written"
+        if isinstance(error, KeyboardInterrupt):
+            raise PredictionInterrupted(
+                f"interrupted after {reached} ({rows} rows labelled){not_written}"
+            ) from None
         if isinstance(error, ValueError) and not isinstance(error, DataError):
             raise DataError(f"{source} near line {last_line}: {error}") from error
+        if isinstance(error, Exception) and not isinstance(error, DataError):
+            error.add_note(f"while labelling {reached} ({rows} rows done){not_written}")
         raise
     finally:
+        bar.close()
         if input_path != "-":
             input_stream.close()
     return FileSummary(rows=rows, output=output_path or "<stdout>", label_counts=label_counts)
+
+
+def _chunks(
+    records: Iterator[tuple[int, dict[str, Any]]], chunk_size: int, source: str
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    chunk: list[tuple[int, dict[str, Any]]] = []
+    last_line = 0
+    while True:
+        try:
+            item = next(records, None)
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{source} after line {last_line}: not valid UTF-8 ({error.reason})"
+            ) from None
+        except csv.Error as error:
+            raise DataError(f"{source} after line {last_line}: bad CSV ({error})") from None
+        if item is None:
+            break
+        chunk.append(item)
+        last_line = item[0]
+        if len(chunk) >= chunk_size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

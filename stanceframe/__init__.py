@@ -2,6 +2,8 @@
 
 from stanceframe.errors import ConfigError, DataError, RunDirError, StanceframeError
 from stanceframe.model.classifier import Classifier, Prediction
+from stanceframe.model.document import DocumentResult, analyze_texts
+from stanceframe.model.sentences import split_sentences
 
 __version__ = "0.1.0"
 
@@ -9,8 +11,11 @@ __all__ = [
     "Classifier",
     "ConfigError",
     "DataError",
+    "DocumentResult",
     "Prediction",
     "RunDirError",
     "StanceframeError",
     "__version__",
+    "analyze_texts",
+    "split_sentences",
 ]

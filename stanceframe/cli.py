@@ -39,6 +39,9 @@ def train(
         bool, typer.Option(help="Continue an interrupted run from its last checkpoint")
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory")] = False,
+    report: Annotated[
+        bool, typer.Option(help="Write evaluation reports for dev and test into RUN/report")
+    ] = True,
 ) -> None:
     """Fine-tune a model from CONFIG, evaluate it on dev and test, and write a run directory."""
     from stanceframe.training import load_config
@@ -61,6 +64,8 @@ def train(
     typer.echo(
         f"run written to {result.run_dir} ({result.global_step} steps, {result.runtime_s:.0f} s)"
     )
+    if report:
+        _write_run_reports(result.run_dir, True, overwrite=False, command=" ".join(sys.argv))
 
 
 @app.command()
@@ -86,13 +91,29 @@ def predict(
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
+    backend: Annotated[
+        str,
+        typer.Option(help="torch, onnx or onnx-int8 (the ONNX ones need `stanceframe export`)"),
+    ] = "torch",
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads for the model (default: one per core)")
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="Rows read, labelled and written at a time")
+    ] = 4096,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            help="Show a progress bar with sentences/s (default: when stderr is a terminal)"
+        ),
+    ] = None,
 ) -> None:
     """Label every row of INPUT with RUN; writes JSONL or CSV with label, score and per-label scores."""
     from stanceframe.model import Classifier
-    from stanceframe.model.files import predict_file
+    from stanceframe.model.files import PredictionInterrupted, predict_file
 
     try:
-        classifier = Classifier.load(run, device=device)
+        classifier = Classifier.load(run, device=device, threads=threads, backend=backend)
         summary = predict_file(
             classifier,
             input_path,
@@ -103,8 +124,13 @@ def predict(
             input_format=input_format,
             output_format=output_format,
             batch_size=batch_size,
+            chunk_size=chunk_size,
             overwrite=overwrite,
+            progress=sys.stderr.isatty() if progress is None else progress,
         )
+    except PredictionInterrupted as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(130) from None
     except (StanceframeError, ValueError) as error:
         _fail(error)
     if output not in (None, "-"):
@@ -143,6 +169,304 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory")]) -> None:
         typer.echo(f"{split:<5} macro-F1 {scores['macro_f1']:.3f}  n={scores['n']}")
     versions = ", ".join(f"{name} {version}" for name, version in meta["versions"].items())
     typer.echo(f"versions:   {versions}")
+
+
+@app.command()
+def analyze(
+    run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE_OR_DIR...",
+            help=".txt files (one article each), .jsonl files (one article a line), folders of "
+            "them, or - for one article on stdin",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the results to")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier analyze output")] = False,
+    text_field: Annotated[str, typer.Option(help="JSONL field holding the article")] = "text",
+    id_field: Annotated[str, typer.Option(help="JSONL field holding the article id")] = "id",
+    target: Annotated[
+        str | None, typer.Option(help="Stance models: one target for every article")
+    ] = None,
+    target_field: Annotated[
+        str | None, typer.Option(help="Stance models: JSONL field holding each article's target")
+    ] = None,
+    html: Annotated[bool, typer.Option(help="Write the HTML pages (index.html, html/)")] = True,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads for the model (default: one per core)")
+    ] = None,
+) -> None:
+    """Split articles into sentences, label each with RUN, and write per-sentence results,
+    per-article framing profiles and an HTML view to --out."""
+    from stanceframe.model import Classifier
+    from stanceframe.model.analyze_files import analyze_files, format_summary
+
+    try:
+        classifier = Classifier.load(run, device=device, threads=threads)
+        summary = analyze_files(
+            classifier,
+            inputs,
+            out,
+            overwrite=overwrite,
+            text_field=text_field,
+            id_field=id_field,
+            target=target,
+            target_field=target_field,
+            batch_size=batch_size,
+            html=html,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    typer.echo(format_summary(summary, classifier.labels))
+
+
+@app.command()
+def serve(
+    run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on; the default answers this machine only")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="CPU threads for the model (default: all cores but one)"),
+    ] = None,
+    max_texts: Annotated[int, typer.Option(min=1, help="Texts per /v1/classify request")] = 256,
+    max_text_chars: Annotated[int, typer.Option(min=1, help="Characters per text")] = 5_000,
+    max_document_chars: Annotated[
+        int, typer.Option(min=1, help="Characters per /v1/analyze article")
+    ] = 100_000,
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Bytes per request body")] = 4_000_000,
+    max_batch_texts: Annotated[
+        int, typer.Option(min=1, help="Texts the model takes at once, across requests")
+    ] = 128,
+    batch_wait_ms: Annotated[
+        float, typer.Option(min=0, help="How long a lone request waits for others to batch with")
+    ] = 0.0,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve RUN over HTTP: POST /v1/classify, POST /v1/analyze, GET /v1/info, GET /healthz
+    (OpenAPI at /openapi.json, docs at /docs)."""
+    from stanceframe.server import ServiceLimits
+    from stanceframe.server import serve as serve_run
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    limits = ServiceLimits(
+        max_texts=max_texts,
+        max_text_chars=max_text_chars,
+        max_document_chars=max_document_chars,
+        max_body_bytes=max_body_bytes,
+        max_batch_texts=max_batch_texts,
+        batch_wait_ms=batch_wait_ms,
+    )
+    try:
+        serve_run(
+            run,
+            host=host,
+            port=port,
+            device=device,
+            threads=threads,
+            limits=limits,
+            log_level=log_level,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="Export to ONNX (RUN/onnx/model.onnx)")
+    ] = False,
+    quantize: Annotated[
+        str | None,
+        typer.Option(help="int8: also write a dynamically quantised model.int8.onnx for CPUs"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing export")] = False,
+) -> None:
+    """Export RUN for fast inference; then `stanceframe predict RUN --backend onnx|onnx-int8`."""
+    from stanceframe.model.export import export_onnx
+
+    if not onnx:
+        _fail(ValueError("choose what to export: --onnx (the only format so far)"))
+    try:
+        result = export_onnx(run, quantize=quantize, overwrite=overwrite)
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    for backend_name, path in result.files.items():
+        parity = result.parity[backend_name]
+        typer.echo(
+            f"{backend_name:<9} {path}  ({path.stat().st_size / 2**20:.1f} MiB; probabilities within "
+            f"{parity['max_abs_diff']:.1e} of torch on {parity['probe_sentences']} probe sentences)"
+        )
+
+
+def _echo_report(written) -> None:
+    metrics = written.metrics
+    accuracy_key = "subset_accuracy" if metrics["multi_label"] else "accuracy"
+    interval = metrics["intervals"]["macro_f1"]
+    stance = metrics.get("stance") or {}
+    f_avg = f"  F_avg {stance['f_avg']:.3f}" if stance.get("f_avg") is not None else ""
+    typer.echo(
+        f"{metrics['split']}: macro-F1 {metrics['macro_f1']:.3f} "
+        f"[{interval['low']:.3f}, {interval['high']:.3f}]  "
+        f"{accuracy_key.replace('_', ' ')} {metrics[accuracy_key]:.3f}{f_avg}  "
+        f"ECE {metrics['calibration']['ece']:.3f}  (n={metrics['n']})"
+    )
+    for name, entry in metrics["baselines"].items():
+        typer.echo(f"  baseline {name:<16} macro-F1 {entry['macro_f1']:.3f}")
+    for warning in metrics["warnings"]:
+        typer.echo(f"  warning: {warning}")
+    typer.echo(f"  report: {written.out_dir / 'report.html'}")
+
+
+def _write_run_reports(run: Path, after_training: bool = False, **options) -> None:
+    from stanceframe.eval.report import write_run_reports
+
+    try:
+        written = write_run_reports(run, **options)
+    except StanceframeError as error:
+        if after_training:
+            error = StanceframeError(
+                f"the run is written, but its report failed: {error}. "
+                f"`stanceframe evaluate {run}` tries again"
+            )
+        _fail(error)
+    for report in written:
+        _echo_report(report)
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="A run directory")],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Labelled file in the run's columns (JSONL, CSV, TSV, Parquet); "
+            "default: the run's own dev and test splits"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Report folder; default RUN/report/<data file stem> (dev/, test/)"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing report folder")] = False,
+    baselines: Annotated[
+        bool, typer.Option(help="Train and score the three baselines on the run's training data")
+    ] = True,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed")] = 0,
+    text_column: Annotated[str | None, typer.Option(help="Text field, if not the run's")] = None,
+    label_column: Annotated[str | None, typer.Option(help="Label field, if not the run's")] = None,
+    target_column: Annotated[
+        str | None, typer.Option(help="Stance target field, if not the run's")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Score RUN on labelled data and write metrics.json, report.md and report.html."""
+    from stanceframe.eval.report import evaluate_run
+
+    options = {
+        "overwrite": overwrite,
+        "baselines": baselines,
+        "resamples": resamples,
+        "seed": seed,
+        "device": device,
+        "batch_size": batch_size,
+        "command": " ".join(sys.argv),
+    }
+    if data is None:
+        _write_run_reports(run, out_dir=out, **options)
+        return
+    try:
+        written = evaluate_run(
+            run,
+            data,
+            out,
+            text_column=text_column,
+            label_column=label_column,
+            target_column=target_column,
+            **options,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    _echo_report(written)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The reference run (A)")],
+    run_b: Annotated[Path, typer.Argument(help="The run compared with it (B)")],
+    data: Annotated[
+        str | None, typer.Option(help="Labelled file in A's columns; default: A's test split")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write comparison.json, comparison.md, disagreements.jsonl here"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out folder")] = False,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed")] = 0,
+    show: Annotated[int, typer.Option(min=0, help="Disagreements to print")] = 10,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Compare two runs on the same rows: paired bootstrap test on macro-F1, and disagreements."""
+    from stanceframe.eval.compare import compare_runs, render_comparison_markdown, write_comparison
+    from stanceframe.eval.report import check_writable
+
+    try:
+        if out is not None:
+            check_writable(out, overwrite)  # before the slow part
+        comparison = compare_runs(
+            run_a, run_b, data, resamples=resamples, seed=seed, device=device, batch_size=batch_size
+        )
+        if out is not None:
+            write_comparison(comparison, out, overwrite=overwrite)
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    typer.echo(render_comparison_markdown(comparison, shown=show).rstrip())
+    if out is not None:
+        typer.echo(f"\ncomparison written to {out}", err=True)
+
+
+@app.command()
+def calibrate(
+    run: Annotated[Path, typer.Argument(help="A run directory")],
+    data: Annotated[
+        str | None,
+        typer.Option(help="Labelled dev file in the run's columns; default: its dev split"),
+    ] = None,
+    reset: Annotated[bool, typer.Option(help="Remove the stored temperature instead")] = False,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Fit temperature scaling on dev data and store it in RUN; scores become calibrated."""
+    from stanceframe.eval.calibration import calibrate_run, reset_calibration
+
+    try:
+        if reset:
+            removed = reset_calibration(run)
+            typer.echo(f"{run}: temperature {removed} removed; scores are uncalibrated")
+            return
+        result = calibrate_run(run, data, device=device, batch_size=batch_size)
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(
+        f"temperature {result.temperature:.3f} fitted on {result.n} rows of {result.data}\n"
+        f"  NLL {result.nll_before:.4f} -> {result.nll_after:.4f}   "
+        f"ECE {result.ece_before:.4f} -> {result.ece_after:.4f}\n"
+        f"stored in {run / 'stanceframe.json'}; labels are unchanged. "
+        f"`stanceframe evaluate {run} --overwrite` rewrites the run's reports with it."
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point for `python -m stanceframe`
