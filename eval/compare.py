@@ -22,6 +22,7 @@ from stanceframe.model.classifier import Classifier
 from stanceframe.training.data import Split
 
 SCHEMA_VERSION = 1
+SCORE_NAMES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "subset_accuracy": "subset accuracy"}
 
 
 @dataclass
@@ -205,7 +206,7 @@ def render_comparison_markdown(comparison: Comparison, shown: int = 50) -> str:
     for key in ("macro_f1", accuracy_key):
         test = summary["paired_bootstrap"][key]
         lines.append(
-            f"| {key.replace('_', '-')} | {test['a']:.3f} | {test['b']:.3f} | {test['b_minus_a']:+.3f} "
+            f"| {SCORE_NAMES[key]} | {test['a']:.3f} | {test['b']:.3f} | {test['b_minus_a']:+.3f} "
             f"| {test['interval']['low']:+.3f} to {test['interval']['high']:+.3f} | {test['p_value']:.3f} |"
         )
     agreement = summary["agreement"]

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from stanceframe.eval import figures
 from stanceframe.eval.evaluate import Evaluation
 
+MAX_TARGETS_SHOWN = 25
 BASELINE_TITLES = {
     "majority": "Majority class",
     "keyword_lexicon": "Keyword lexicon",
@@ -160,6 +161,7 @@ def _context(evaluation: Evaluation, drawn: list[Figure], command: str | None) -
         "figures": {figure.name: figure for figure in drawn},
         "baselines": baseline_rows(metrics),
         "has_targets": bool(metrics.get("stance") and metrics["stance"]["per_target"]),
+        "max_targets": MAX_TARGETS_SHOWN,
         "command": command,
         "config_json": json.dumps(config, indent=2, ensure_ascii=False) if config else None,
         "training_data": metrics["run"].get("training_data") or {},

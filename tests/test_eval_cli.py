@@ -87,7 +87,7 @@ def test_compare_a_run_with_itself(framing_run, tmp_path):
         ["compare", str(framing_run), str(framing_run), "--data", FRAMING_DATA, "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
-    assert "| macro-f1 |" in result.output and "| 1.000 |" in result.output
+    assert "| macro-F1 |" in result.output and "| 1.000 |" in result.output
     summary = json.loads((out / "comparison.json").read_text())
     assert summary["paired_bootstrap"]["macro_f1"]["p_value"] == 1.0
     assert summary["agreement"]["disagree"] == 0

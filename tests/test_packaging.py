@@ -37,6 +37,9 @@ def test_wheel_holds_one_namespace_and_imports(tmp_path):
         "stanceframe/training/trainer.py",
         "stanceframe/eval/metrics.py",
         "stanceframe/cli.py",
+        "stanceframe/eval/templates/report.html.j2",
+        "stanceframe/data/framing/train.jsonl",
+        "stanceframe/data/stance/test.jsonl",
     ):
         assert module in names
     target = tmp_path / "site"
