@@ -29,6 +29,7 @@ def test_run_directory_is_complete(framing_run):
     assert set(meta["data"]) == {"train", "dev", "test"}
     assert meta["data"]["test"]["rows"] == 40 and len(meta["data"]["test"]["sha256"]) == 64
     assert meta["versions"]["transformers"]
+    assert meta["training"]["best_step"] in (4, 8, 12)
     metrics = json.loads((framing_run / "metrics.json").read_text())
     assert set(metrics) == {"dev", "test"} and metrics["test"]["n"] == 40
     log = [json.loads(line) for line in (framing_run / "metrics.jsonl").read_text().splitlines()]

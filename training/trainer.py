@@ -221,6 +221,10 @@ def _config_error_if_labels_mismatch(config: RunConfig, data: LoadedData) -> Non
         raise ConfigError(f"inference.thresholds: unknown labels {', '.join(sorted(unknown))}")
 
 
+def _checkpoint_step(checkpoint: str | None) -> int | None:
+    return int(Path(checkpoint).name.rpartition("-")[2]) if checkpoint else None
+
+
 def train(
     config: RunConfig,
     *,
@@ -317,7 +321,8 @@ def train(
         "training": {
             "global_step": output.global_step,
             "train_rows": len(data.train.examples),
-            "best_checkpoint": trainer.state.best_model_checkpoint,
+            # the checkpoint folders are deleted with the staging folder; keep the step they were at
+            "best_step": _checkpoint_step(trainer.state.best_model_checkpoint),
             "best_dev_macro_f1": trainer.state.best_metric,
             "runtime_s": runtime_s,
             "train_samples_per_second": output.metrics.get("train_samples_per_second"),
