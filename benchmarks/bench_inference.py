@@ -4,9 +4,11 @@
 
 In turn: `transformers.pipeline("text-classification", batch_size=32)`, stanceframe's torch backend,
 ONNX fp32 and ONNX int8 (exported into the run if missing). For each: sentences/s over the whole
-set (median of --repeats timed passes, taken round-robin so that a busy neighbour hurts all
-alike), p50/p95 latency of one --batch-size request, peak RSS, macro-F1 on the bundled test set
-and the ratio to the pipeline. Writes benchmarks/results/inference_<device>.json and .md.
+set (median of --repeats timed passes), p50/p95 latency of one --batch-size request of consecutive
+sentences (over all passes), peak RSS while loading it and labelling the set, macro-F1 on the
+bundled test set, label agreement and the ratio to the pipeline. Passes go round-robin over the
+backends, so that a busy neighbour on a shared machine hurts all of them alike. Writes
+benchmarks/results/inference_<device>.json and .md.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
 
 def markdown_table(results: list[BackendResult]) -> str:
     lines = [
-        "| backend | sentences/s | × pipeline | p50 batch ms | p95 batch ms | peak RSS MiB "
+        "| backend | sentences/s | × pipeline | p50 batch ms | p95 batch ms | RSS added MiB "
         "| macro-F1 | labels = pipeline |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -159,7 +161,7 @@ def markdown_table(results: list[BackendResult]) -> str:
         lines.append(
             f"| {result.name} | {result.sentences_per_s:.0f} | {result.ratio_to_pipeline:.2f}× "
             f"| {result.latency_p50_ms:.0f} | {result.latency_p95_ms:.0f} "
-            f"| {result.peak_rss_mib:.0f} | {f1} | {agreement} |"
+            f"| {result.rss_growth_mib:.0f} | {f1} | {agreement} |"
         )
     return "\n".join(lines)
 
@@ -198,6 +200,12 @@ def main() -> None:
     repeats = -(-args.sentences // len(test_texts))
     texts = (test_texts * repeats)[: args.sentences]
     max_length = json.loads((args.run / "stanceframe.json").read_text())["max_length"]
+    import onnxruntime  # noqa: F401  (imported up front: libraries are not a backend's memory)
+    import transformers  # noqa: F401
+
+    import stanceframe.model  # noqa: F401
+
+    baseline_rss_mib = psutil.Process().memory_info().rss / 2**20
     load_before = os.getloadavg()
 
     labellers: dict[str, Labeller] = {}
@@ -214,32 +222,36 @@ def main() -> None:
                     args.run, name, args.device, args.threads, args.batch_size
                 )
             labeller(texts[: args.batch_size * 2])  # warm-up
-            latencies = request_latencies_ms(labeller, texts, args.batch_size)
             test_predictions[name] = labeller(test_texts)
+            labeller(texts)  # a whole pass, so that the peak includes the largest batches
         labellers[name] = labeller
         results[name] = BackendResult(
             name=name,
             sentences_per_s=0.0,
             passes_per_s=[],
-            latency_p50_ms=float(np.percentile(latencies, 50)),
-            latency_p95_ms=float(np.percentile(latencies, 95)),
+            latency_p50_ms=0.0,
+            latency_p95_ms=0.0,
             peak_rss_mib=peak.peak / 2**20,
             rss_growth_mib=(peak.peak - rss_before) / 2**20,
             macro_f1=macro_f1(test_labels, test_predictions[name]),
         )
-        print(f"{name}: loaded, p50 {results[name].latency_p50_ms:.0f} ms", flush=True)
+        print(f"{name}: loaded, peak RSS {results[name].peak_rss_mib:.0f} MiB", flush=True)
 
+    latencies: dict[str, list[float]] = {name: [] for name in labellers}
     for repeat in range(args.repeats):
         for name, labeller in labellers.items():
             began = time.perf_counter()
             labeller(texts)
             rate = len(texts) / (time.perf_counter() - began)
             results[name].passes_per_s.append(rate)
+            latencies[name] += request_latencies_ms(labeller, texts, args.batch_size)
             print(f"pass {repeat + 1}/{args.repeats} {name}: {rate:.0f} sentences/s", flush=True)
 
     reference = results.get("pipeline")
     for name, result in results.items():
         result.sentences_per_s = statistics.median(result.passes_per_s)
+        result.latency_p50_ms = float(np.percentile(latencies[name], 50))
+        result.latency_p95_ms = float(np.percentile(latencies[name], 95))
         if reference is not None:
             result.ratio_to_pipeline = result.sentences_per_s / reference.sentences_per_s
             same = np.array(test_predictions[name]) == np.array(test_predictions["pipeline"])
@@ -262,6 +274,7 @@ def main() -> None:
         "cpu": platform.processor() or platform.machine(),
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "baseline_rss_mib": baseline_rss_mib,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "python": sys.version.split()[0],
@@ -277,7 +290,10 @@ def main() -> None:
         f"Inference on {device_name} ({environment['cpu_cores']} cores, torch threads "
         f"{environment['torch_threads']}), {len(texts)} sentences (bundled framing test set "
         f"repeated), batch size {args.batch_size}, model {args.run}; load average "
-        f"{load_before[0]:.1f} before, {environment['load_average_after'][0]:.1f} after.\n\n"
+        f"{load_before[0]:.1f} before, {environment['load_average_after'][0]:.1f} after. RSS added: "
+        f"peak RSS while loading the backend and labelling the set, over the process before it "
+        f"({baseline_rss_mib:.0f} MiB with the libraries imported, more with the backends before "
+        f"it still loaded).\n\n"
     )
     write_atomically(args.out / f"inference_{device_name}.md", header + table + "\n")
     print()

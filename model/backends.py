@@ -113,7 +113,7 @@ class OnnxBackend:
         if device == "auto":
             device = "cuda" if has_cuda and not quantized and torch.cuda.is_available() else "cpu"
         torch_device = resolve_device(device)
-        providers = ["CPUExecutionProvider"]
+        providers: list = ["CPUExecutionProvider"]
         if torch_device.type == "cuda":
             if not has_cuda:
                 raise ValueError(
@@ -125,7 +125,7 @@ class OnnxBackend:
                     "the int8 export is for CPUs; on a GPU use the 'torch' backend (half "
                     "precision) or 'onnx'"
                 )
-            providers.insert(0, "CUDAExecutionProvider")
+            providers.insert(0, ("CUDAExecutionProvider", {"device_id": torch_device.index or 0}))
         session = onnxruntime.InferenceSession(str(model_path), options, providers=providers)
         return cls(session, torch_device, model_path)
 
