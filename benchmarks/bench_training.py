@@ -52,6 +52,7 @@ def plain_trainer_samples_per_s(steps: int, device: str, workdir: Path) -> float
         DataCollatorWithPadding,
         Trainer,
         TrainingArguments,
+        set_seed,
     )
 
     from stanceframe.data import bundled_path
@@ -61,6 +62,7 @@ def plain_trainer_samples_per_s(steps: int, device: str, workdir: Path) -> float
     labels = config["data"]["labels"]
     training = config["training"]
     base = resolve_base(config["model"]["base"])
+    set_seed(training["seed"])  # the new classification head starts from the same weights each run
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
         base,

@@ -217,16 +217,16 @@ def predict_file(
         if partial_path is not None:
             output_stream.close()
             partial_path.unlink(missing_ok=True)
-        reached = f"{source} line {last_line}" if last_line else f"the start of {source}"
+        reached = f"{source} read up to line {last_line}" if last_line else f"{source} unread"
         not_written = "" if to_stdout else f"; {output_path} was not written"
         if isinstance(error, KeyboardInterrupt):
             raise PredictionInterrupted(
-                f"interrupted after {reached} ({rows} rows labelled){not_written}"
+                f"interrupted with {reached}, {rows} rows labelled{not_written}"
             ) from None
         if isinstance(error, ValueError) and not isinstance(error, DataError):
             raise DataError(f"{source} near line {last_line}: {error}") from error
         if isinstance(error, Exception) and not isinstance(error, DataError):
-            error.add_note(f"while labelling {reached} ({rows} rows done){not_written}")
+            error.add_note(f"raised with {reached}, {rows} rows labelled{not_written}")
         raise
     finally:
         bar.close()

@@ -115,7 +115,8 @@ def test_interrupt_says_where_it_stopped_and_leaves_nothing(classifier, tmp_path
     )
     out = tmp_path / "out.jsonl"
     with pytest.raises(
-        PredictionInterrupted, match=r"after .*in\.jsonl line 8 \(4 rows labelled\)"
+        PredictionInterrupted,
+        match=r"with .*in\.jsonl read up to line 8, 4 rows labelled; .*out\.jsonl was not written",
     ):
         predict_file(classifier, str(source), str(out), chunk_size=4)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl"]
@@ -128,7 +129,7 @@ def test_unexpected_error_keeps_its_type_and_gains_the_line(classifier, tmp_path
     monkeypatch.setattr(classifier, "predict", CallRecorder(classifier, 2, failure))
     with pytest.raises(RuntimeError, match="out of memory") as caught:
         predict_file(classifier, str(source), str(tmp_path / "out.jsonl"), chunk_size=3)
-    assert any("in.jsonl line 6" in note for note in caught.value.__notes__)
+    assert any("in.jsonl read up to line 6, 3 rows labelled" in n for n in caught.value.__notes__)
     assert not (tmp_path / "out.jsonl").exists()
 
 
