@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from stanceframe.atomic import replace_folder
 from stanceframe.errors import DataError
 from stanceframe.eval import bootstrap
 from stanceframe.eval.evaluate import SplitPredictions, point_scores, predict_split
-from stanceframe.eval.report import check_writable, replace_folder, staging_folder
+from stanceframe.eval.report import check_writable, staging_folder
 from stanceframe.eval.run_data import data_config, load_eval_split, load_run_splits
 from stanceframe.model.classifier import Classifier
 from stanceframe.training.data import Split

@@ -11,10 +11,10 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from stanceframe.atomic import replace_folder
 from stanceframe.errors import OutputExistsError
 from stanceframe.eval import bootstrap
 from stanceframe.eval.evaluate import Evaluation, evaluate_split, run_reference
@@ -62,16 +62,6 @@ def _prediction_rows(evaluation: Evaluation):
             }
         )
         yield row
-
-
-def replace_folder(staging: Path, out_dir: Path) -> None:
-    previous = None
-    if out_dir.exists():
-        previous = out_dir.with_name(f".{out_dir.name}.replaced-{int(time.time() * 1000)}")
-        os.replace(out_dir, previous)
-    os.replace(staging, out_dir)
-    if previous is not None:
-        shutil.rmtree(previous)
 
 
 def staging_folder(out_dir: Path) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from stanceframe.atomic import replace_folder
 from stanceframe.errors import DataError, OutputExistsError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.document import DocumentResult, Profile, analyze_texts
@@ -298,16 +299,6 @@ def _chunks(articles: Iterator[Article], size: int) -> Iterator[list[Article]]:
         yield chunk
 
 
-def _move_into_place(staging: Path, out_dir: Path) -> None:
-    previous = None
-    if out_dir.exists():
-        previous = out_dir.with_name(f".{out_dir.name}.replaced-{os.getpid()}")
-        os.replace(out_dir, previous)
-    os.replace(staging, out_dir)
-    if previous is not None:
-        shutil.rmtree(previous)
-
-
 def analyze_files(
     classifier: Classifier,
     inputs: Sequence[Path],
@@ -373,7 +364,7 @@ def analyze_files(
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
         summary.files = sorted(path.name for path in staging.iterdir())
-        _move_into_place(staging, out_dir)
+        replace_folder(staging, out_dir)
     except BaseException:
         for handle in writer.handles if writer else []:
             handle.close()

@@ -10,10 +10,10 @@ import json
 import os
 import platform
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
+from stanceframe.atomic import replace_folder
 from stanceframe.errors import RunDirError
 
 META_FILE = "stanceframe.json"
@@ -70,13 +70,7 @@ def prepare(run_dir: Path, *, overwrite: bool, resume: bool, main_process: bool 
 def finalize(staging: Path, run_dir: Path) -> None:
     """Drop checkpoints and move the staging folder into place, replacing an old run last."""
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
-    previous = None
-    if run_dir.exists():
-        previous = run_dir.with_name(f"{run_dir.name}.replaced-{int(time.time())}")
-        os.replace(run_dir, previous)
-    os.replace(staging, run_dir)
-    if previous is not None:
-        shutil.rmtree(previous)
+    replace_folder(staging, run_dir)
 
 
 def library_versions() -> dict[str, str]:
