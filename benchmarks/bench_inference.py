@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -87,12 +88,12 @@ def read_test_set() -> tuple[list[str], list[str]]:
 
 
 def ensure_run(run_dir: Path) -> None:
+    """Train the default model when it is missing, in a child process so as not to skew RSS."""
     if run_dir.is_dir():
         return
-    from stanceframe.training import load_config, train
-
     print(f"{run_dir} not found: training it from configs/framing.yaml (minutes)", flush=True)
-    train(load_config(REPO / "configs" / "framing.yaml", [f"run_dir={run_dir}"]))
+    command = [sys.executable, "-m", "stanceframe", "train", str(REPO / "configs" / "framing.yaml")]
+    subprocess.run([*command, "--run-dir", str(run_dir)], check=True)
 
 
 def ensure_onnx(run_dir: Path) -> None:

@@ -124,7 +124,7 @@ def plain_trainer_samples_per_s(steps: int, device: str, workdir: Path) -> float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40, help="optimizer steps per run")
-    parser.add_argument("--repeats", type=int, default=2, help="rounds of (plain, stanceframe)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of (plain, stanceframe)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -101,6 +101,9 @@ def predict(
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Rows read, labelled and written at a time")
     ] = 4096,
+    precision: Annotated[
+        str, typer.Option(help="torch on a GPU: auto (bf16, else fp16), fp32, fp16 or bf16")
+    ] = "auto",
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -113,7 +116,9 @@ def predict(
     from stanceframe.model.files import PredictionInterrupted, predict_file
 
     try:
-        classifier = Classifier.load(run, device=device, threads=threads, backend=backend)
+        classifier = Classifier.load(
+            run, device=device, threads=threads, backend=backend, precision=precision
+        )
         summary = predict_file(
             classifier,
             input_path,

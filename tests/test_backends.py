@@ -65,3 +65,24 @@ def test_batch_size_must_be_positive(framing_run):
     classifier = Classifier.load(framing_run, device="cpu")
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         classifier.predict(["Moscow denied it."], batch_size=0)
+
+
+def test_cli_predict_passes_backend_threads_and_precision(framing_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from stanceframe.cli import app
+
+    source = tmp_path / "in.txt"
+    source.write_text("Moscow denied it.\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["predict", str(framing_run), str(source), "--precision", "fp16"])
+    assert result.exit_code == 2 and "'fp16' needs a CUDA GPU" in result.output
+    result = runner.invoke(app, ["predict", str(framing_run), str(source), "--backend", "onnx"])
+    assert result.exit_code == 2 and "stanceframe export" in result.output
+    previous = torch.get_num_threads()
+    try:
+        result = runner.invoke(app, ["predict", str(framing_run), str(source), "--threads", "1"])
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
