@@ -20,6 +20,7 @@ from transformers import (
     Trainer,
     TrainerCallback,
     TrainingArguments,
+    set_seed,
 )
 
 from stanceframe.errors import ConfigError
@@ -243,6 +244,8 @@ def train(
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
 
+    # The classification head is initialised inside build_model: seed first, or two runs differ.
+    set_seed(config.training.seed)
     model, tokenizer = build_model(config.model, data.label_names, config.data.multi_label)
     train_set = encode_split(data.train, tokenizer, config, data.label_names)
     dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
