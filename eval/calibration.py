@@ -77,13 +77,7 @@ def logits_from_scores(scores: np.ndarray, multi_label: bool) -> np.ndarray:
 
 
 def uncalibrated_logits(classifier: Classifier, split: Split, batch_size: int = 32) -> np.ndarray:
-    saved_temperature = classifier.temperature
-    classifier.temperature = 1.0
-    try:
-        scores = classifier.predict_proba(split.texts, split.targets, batch_size=batch_size)
-    finally:
-        classifier.temperature = saved_temperature
-    return logits_from_scores(scores, classifier.multi_label)
+    return classifier.logits(split.texts, split.targets, batch_size, contexts=split.contexts)
 
 
 def _ece(logits: np.ndarray, gold: np.ndarray, temperature: float, multi_label: bool) -> float:

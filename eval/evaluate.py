@@ -61,8 +61,10 @@ class RunReference:
 
 def predict_split(classifier: Classifier, split: Split, batch_size: int = 32) -> SplitPredictions:
     labels = classifier.labels
-    scores = classifier.predict_proba(split.texts, split.targets, batch_size=batch_size)
-    predictions = [classifier._to_prediction(row) for row in scores]
+    scores = classifier.predict_proba(
+        split.texts, split.targets, batch_size=batch_size, contexts=split.contexts
+    )
+    predictions = [classifier.decide(row) for row in scores]
     if classifier.multi_label:
         predicted = np.array([[float(name in p.labels) for name in labels] for p in predictions])
     else:

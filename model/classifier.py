@@ -91,6 +91,10 @@ class Classifier:
         self.label_thresholds: dict[str, float] = inference.get("thresholds") or {}
         self.abstain_threshold: float | None = inference.get("abstain_threshold")
         self.fallback_label: str | None = inference.get("fallback_label")
+        # data.context of the run: "previous" reads each sentence with the one before it
+        self.context: str = meta["input"].get("context") or "none"
+        self.training_prior: dict[str, float] | None = meta.get("training_prior")
+        self.priors: dict[str, float] | None = inference.get("priors")
 
     @classmethod
     def load(
@@ -178,14 +182,34 @@ class Classifier:
 
     # ------------------------------------------------------------------ prediction
 
+    def _check_contexts(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None
+    ) -> list[str] | None:
+        """The second segment of a context run: the previous sentence, "" where there is none."""
+        if self.context == "none":
+            return None
+        if contexts is None:
+            return [""] * len(texts)
+        if len(contexts) != len(texts):
+            raise ValueError(f"got {len(contexts)} contexts for {len(texts)} texts")
+        for index, context in enumerate(contexts):
+            if context is not None and not isinstance(context, str):
+                raise ValueError(f"contexts[{index}] is {type(context).__name__}, not a string")
+        return [context or "" for context in contexts]
+
     def _encode(
-        self, texts: list[str], targets: list[str] | None
+        self, texts: list[str], targets: list[str] | None, contexts: list[str] | None = None
     ) -> tuple[list[list[int]], list[list[int]] | None]:
         """Token ids (and token type ids where the model takes them), truncated, unpadded."""
+        if targets is None and contexts is not None:
+            # as in training: a previous sentence is cut before the sentence itself
+            targets, truncation = contexts, "longest_first"
+        else:
+            truncation = "only_first" if targets is not None else True
         encoded = self.tokenizer(
             texts,
             targets,
-            truncation="only_first" if targets is not None else True,
+            truncation=truncation,
             max_length=self.max_length,
             return_attention_mask=False,
             return_token_type_ids="token_type_ids" in self.input_names,
@@ -238,30 +262,33 @@ class Classifier:
         return arrays
 
     def batch_inputs(
-        self, texts: Sequence[str], targets: Sequence[str] | str | None = None
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | str | None = None,
+        contexts: Sequence[str | None] | None = None,
     ) -> dict[str, np.ndarray]:
         """The padded int64 arrays the model takes for these texts, as one batch in input order."""
-        input_ids, token_type_ids = self._encode(list(texts), self._check_inputs(texts, targets))
+        checked_targets = self._check_inputs(texts, targets)
+        input_ids, token_type_ids = self._encode(
+            list(texts), checked_targets, self._check_contexts(texts, contexts)
+        )
         return self._batch_arrays(input_ids, token_type_ids)
 
-    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
-        scaled = torch.from_numpy(logits) / self.temperature
-        probs = torch.sigmoid(scaled) if self.multi_label else torch.softmax(scaled, dim=-1)
-        return probs.numpy()
-
-    def predict_proba(
+    def logits(
         self,
         texts: Sequence[str],
         targets: Sequence[str] | str | None = None,
         batch_size: int = 32,
+        contexts: Sequence[str | None] | None = None,
     ) -> np.ndarray:
-        """Scores [n_texts, n_labels] in input order (softmax, or sigmoid for multi-label runs)."""
+        """Raw model outputs [n_texts, n_labels] in input order, before temperature and priors."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         checked_targets = self._check_inputs(texts, targets)
+        checked_contexts = self._check_contexts(texts, contexts)
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        input_ids, token_type_ids = self._encode(list(texts), checked_targets)
+        input_ids, token_type_ids = self._encode(list(texts), checked_targets, checked_contexts)
         # Longest first: each batch pads only to its own longest row, and a batch too big for
         # the GPU fails at the start rather than at the end.
         lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
@@ -274,9 +301,65 @@ class Classifier:
                 [token_type_ids[i] for i in batch_indices] if token_type_ids is not None else None,
             )
             logits[batch_indices] = self.backend.logits(batch)
-        return self._probabilities(logits)
+        return logits
 
-    def _to_prediction(self, row: np.ndarray) -> Prediction:
+    def probabilities(self, logits: np.ndarray, temperature: float | None = None) -> np.ndarray:
+        """Scores from logits: softmax (sigmoid for multi-label) at the run's temperature, then
+        shifted to the deployment priors when `priors` are set (single-label runs)."""
+        scaled = torch.from_numpy(np.asarray(logits, dtype=np.float32)) / (
+            self.temperature if temperature is None else temperature
+        )
+        if self.multi_label:
+            return torch.sigmoid(scaled).numpy()
+        probabilities = torch.softmax(scaled, dim=-1).numpy()
+        if self.priors:
+            from stanceframe.model.priors import shift_to_priors
+
+            probabilities = shift_to_priors(
+                probabilities,
+                self.prior_vector(self.training_prior),
+                self.prior_vector(self.priors),
+            )
+        return probabilities
+
+    def prior_vector(self, shares: dict[str, float] | None) -> np.ndarray:
+        """Shares in label order; uniform when unknown (runs trained before training_prior)."""
+        if not shares:
+            return np.full(len(self.labels), 1.0 / len(self.labels))
+        missing = [label for label in self.labels if label not in shares]
+        if missing:
+            raise ValueError(f"priors lack {', '.join(missing)}; give a share for every label")
+        vector = np.array([float(shares[label]) for label in self.labels], dtype=np.float64)
+        return vector / vector.sum()
+
+    def with_priors(self, priors: dict[str, float] | None) -> Classifier:
+        """The same run deciding for text with these label shares (None: the training shares)."""
+        if priors is not None:
+            unknown = set(priors) - set(self.labels)
+            if unknown:
+                raise ValueError(f"priors: unknown labels {', '.join(sorted(unknown))}")
+            if self.multi_label:
+                raise ValueError("priors apply to single-label runs")
+            vector = self.prior_vector(priors)
+            if (vector <= 0).any():
+                raise ValueError("every prior must be above 0")
+            priors = dict(zip(self.labels, vector.tolist(), strict=True))
+        other = copy.copy(self)
+        other.priors = priors
+        return other
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | str | None = None,
+        batch_size: int = 32,
+        contexts: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """Scores [n_texts, n_labels] in input order (softmax, or sigmoid for multi-label runs)."""
+        return self.probabilities(self.logits(texts, targets, batch_size, contexts))
+
+    def decide(self, row: np.ndarray) -> Prediction:
+        """The decision for one row of scores: top label (or labels over threshold), abstention."""
         scores = {label: float(value) for label, value in zip(self.labels, row, strict=True)}
         best = int(row.argmax())
         label, score = self.labels[best], float(row[best])
@@ -301,9 +384,16 @@ class Classifier:
         texts: Sequence[str],
         targets: Sequence[str] | str | None = None,
         batch_size: int = 32,
+        contexts: Sequence[str | None] | None = None,
     ) -> list[Prediction]:
-        """One `Prediction` per text, in input order."""
-        return [self._to_prediction(row) for row in self.predict_proba(texts, targets, batch_size)]
+        """One `Prediction` per text, in input order.
+
+        contexts: for a run trained with `data.context: previous`, each text's previous sentence
+        in its article (None or "" for a first sentence); `analyze` fills them in itself.
+        """
+        return [
+            self.decide(row) for row in self.predict_proba(texts, targets, batch_size, contexts)
+        ]
 
     def analyze(self, text: str, target: str | None = None, batch_size: int = 32) -> DocumentResult:
         """Split an article into sentences, label each, and profile the whole (model/document.py)."""

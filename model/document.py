@@ -163,11 +163,18 @@ def analyze_texts(
     sentence_targets = [
         target for split, target in zip(splits, targets, strict=True) for _ in split.sentences
     ]
+    # a context run reads each sentence after the one before it in the same article
+    sentence_contexts = [
+        split.sentences[index - 1].text if index else None
+        for split in splits
+        for index in range(len(split.sentences))
+    ]
     predictions = (
         classifier.predict(
             sentence_texts,
             sentence_targets if classifier.needs_target else None,
             batch_size=batch_size,
+            contexts=sentence_contexts,
         )
         if sentence_texts
         else []

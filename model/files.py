@@ -145,6 +145,31 @@ class _Progress:
             self.bar.close()
 
 
+class PreviousSentences:
+    """For a context run: each row's previous sentence in its article, across chunks.
+
+    Rows carrying an article id follow the row before them with the same id, in file order (an
+    article's sentences are expected in reading order); rows without one are read alone.
+    """
+
+    def __init__(self, article_field: str):
+        self.article_field = article_field
+        self.last: dict[str, str] = {}
+
+    def contexts(
+        self, chunk: list[tuple[int, dict[str, Any]]], texts: list[str]
+    ) -> list[str | None]:
+        found: list[str | None] = []
+        for (_, record), text in zip(chunk, texts, strict=True):
+            article = record.get(self.article_field)
+            if article is None or article == "":
+                found.append(None)
+                continue
+            found.append(self.last.get(str(article)))
+            self.last[str(article)] = text
+        return found
+
+
 def predict_file(
     classifier: Classifier,
     input_path: str,
@@ -194,6 +219,7 @@ def predict_file(
     )
     writer = _OutputWriter(output_stream, out_format, classifier.labels)
     bar = _Progress(progress, input_stream, source)
+    previous = PreviousSentences(classifier.meta["input"].get("article_column") or "article")
     rows = 0
     last_line = 0
     try:
@@ -203,7 +229,10 @@ def predict_file(
             targets: list[str] | str | None = target
             if target_column:
                 targets = [_row_text(record, target_column, source, n) for n, record in chunk]
-            predictions = classifier.predict(texts, targets, batch_size=batch_size)
+            contexts = previous.contexts(chunk, texts) if classifier.context != "none" else None
+            predictions = classifier.predict(
+                texts, targets, batch_size=batch_size, contexts=contexts
+            )
             for (_, record), prediction in zip(chunk, predictions, strict=True):
                 writer.write(record, prediction)
                 label_counts[prediction.label] += 1
@@ -258,3 +287,29 @@ def _chunks(
             chunk = []
     if chunk:
         yield chunk
+
+
+def read_sentences(
+    classifier: Classifier,
+    input_path: str,
+    *,
+    text_column: str = "text",
+    input_format: str | None = None,
+) -> tuple[list[str], list[str | None] | None]:
+    """All texts of a sentence file (and, for a context run, each one's previous sentence)."""
+    if input_path != "-" and not Path(input_path).is_file():
+        raise DataError(f"{input_path}: file not found")
+    source = "<stdin>" if input_path == "-" else input_path
+    in_format = _format_for(
+        input_path, INPUT_FORMATS, input_format, "jsonl" if input_path != "-" else "txt"
+    )
+    text_field = "text" if in_format == "txt" else text_column
+    with _open_input(input_path) as stream:
+        rows = list(_records(stream, in_format, source))
+    if not rows:
+        raise DataError(f"{source}: no rows")
+    texts = [_row_text(record, text_field, source, number) for number, record in rows]
+    if classifier.context == "none":
+        return texts, None
+    previous = PreviousSentences(classifier.meta["input"].get("article_column") or "article")
+    return texts, previous.contexts(rows, texts)

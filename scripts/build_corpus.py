@@ -4,6 +4,12 @@ Groups (events) never cross splits; groups holding near-duplicate sentences (wor
 are merged first so that no near-duplicate pair crosses splits either. Among many seeded random group
 assignments, the one whose split sizes and label shares are closest to the targets is kept.
 
+Framing corpus v2 keeps every v1 row (data/raw/framing_{afr,...}.jsonl) in the split it had, and splits
+the v2 rows (data/raw/framing_v2_*.jsonl) on their own: standalone sentences by group, whole articles by
+article, each pool to its own label shares. A v2 group with a near-duplicate of a v1 row follows that
+row's split. Outputs: train/dev (everything), test (sentences: v1 test + v2 standalone test) and
+test_articles (the whole test articles, in reading order).
+
     python scripts/build_corpus.py          # writes data/framing/*.jsonl and data/stance/*.jsonl
 """
 
@@ -28,6 +34,7 @@ from corpus_checks import (  # noqa: E402
 RAW = REPO / "data" / "raw"
 SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
 FRAMING_FIELDS = ["text", "label", "also", "group", "domain", "region", "actors", "hard_negative"]
+FRAMING_V2_FIELDS = [*FRAMING_FIELDS, "register", "family", "article", "position"]
 STANCE_FIELDS = ["text", "target", "stance", "group", "domain", "target_type"]
 SEED = 13
 TRIALS = 4000
@@ -131,11 +138,61 @@ def split_rows(
     return splits
 
 
+def split_framing_v2(v1_splits: dict[str, list[dict]], v2_rows: list[dict]) -> dict[str, list[dict]]:
+    """v1 rows stay where they are; v2 units are split by pool (standalone, articles)."""
+    v1_rows = [row for rows in v1_splits.values() for row in rows]
+    v1_split = {id(row): split for split, rows in v1_splits.items() for row in rows}
+    texts = [row["text"] for row in v1_rows] + [row["text"] for row in v2_rows]
+    forced: dict[str, set[str]] = defaultdict(set)  # v2 group -> splits of its v1 near-duplicates
+    for a, b, _ in near_duplicate_pairs(texts):
+        if a < len(v1_rows) <= b:
+            forced[v2_rows[b - len(v1_rows)]["group"]].add(v1_split[id(v1_rows[a])])
+    conflicting = {group for group, splits in forced.items() if len(splits) > 1}
+    if conflicting:
+        print(f"  dropped {len(conflicting)} v2 groups near-duplicating v1 rows of several splits")
+        v2_rows = [row for row in v2_rows if row["group"] not in conflicting]
+    splits = {split: list(rows) for split, rows in v1_splits.items()}
+    for pool_name, pool in (
+        ("standalone", [row for row in v2_rows if row["article"] is None]),
+        ("articles", [row for row in v2_rows if row["article"] is not None]),
+    ):
+        placed = [row for row in pool if row["group"] in forced]
+        for row in placed:
+            splits[next(iter(forced[row["group"]]))].append(row)
+        free = [row for row in pool if row["group"] not in forced]
+        counts = Counter(row["label"] for row in free)
+        shares = {label: counts[label] / len(free) for label in FRAMING_LABELS}
+        print(f"  v2 {pool_name}: {len(placed)} rows follow v1 near-duplicates")
+        for split, rows in split_rows(free, "label", FRAMING_LABELS, shares).items():
+            splits[split] += rows
+    return splits
+
+
+def write_framing(splits: dict[str, list[dict]]) -> None:
+    """train and dev whole; test split into its sentences and its whole articles."""
+    test = splits["test"]
+    write_splits(
+        "framing",
+        {
+            "train": splits["train"],
+            "dev": splits["dev"],
+            "test": [row for row in test if row["article"] is None],
+            "test_articles": [row for row in test if row["article"] is not None],
+        },
+        "label",
+    )
+
+
+def _row_order(row: dict) -> tuple:
+    position = row.get("position")
+    return (row["group"], -1 if position is None else position, row["text"])
+
+
 def write_splits(task: str, splits: dict[str, list[dict]], label_field: str) -> None:
     folder = REPO / "data" / task
     folder.mkdir(exist_ok=True)
     for split, split_rows_ in splits.items():
-        split_rows_.sort(key=lambda row: (row["group"], row["text"]))
+        split_rows_.sort(key=_row_order)
         path = folder / f"{split}.jsonl"
         path.write_text(
             "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in split_rows_),
@@ -154,13 +211,30 @@ def write_splits(task: str, splits: dict[str, list[dict]], label_field: str) -> 
 
 
 def main() -> None:
-    print("framing")
+    print("framing v1")
     framing = drop_exact_duplicates(
-        read_rows("framing_*.jsonl", FRAMING_FIELDS, "label", FRAMING_LABELS), ("text",)
+        read_rows("framing_[!v]*.jsonl", FRAMING_FIELDS, "label", FRAMING_LABELS), ("text",)
     )
-    write_splits(
-        "framing", split_rows(framing, "label", FRAMING_LABELS, FRAMING_TARGET_SHARES), "label"
-    )
+    for row in framing:
+        row.update(register="wire", family=None, article=None, position=None)
+    v1_splits = split_rows(framing, "label", FRAMING_LABELS, FRAMING_TARGET_SHARES)
+    print("framing v2")
+    v1_texts = {row["text"] for row in framing}
+    v2 = [
+        row
+        for row in drop_exact_duplicates(
+            read_rows("framing_v2_*.jsonl", FRAMING_V2_FIELDS, "label", FRAMING_LABELS), ("text",)
+        )
+        if row["text"] not in v1_texts
+    ]
+    next_position: Counter = Counter()
+    for row in v2:
+        if row["also"] in ("other", row["label"]):
+            row["also"] = None
+        if row["article"] is not None:  # renumber: a dropped duplicate leaves no gap
+            row["position"] = next_position[row["article"]]
+            next_position[row["article"]] += 1
+    write_framing(split_framing_v2(v1_splits, v2))
     print("stance")
     stance = drop_exact_duplicates(
         read_rows("stance_*.jsonl", STANCE_FIELDS, "stance", STANCE_LABELS), ("text", "target")

@@ -25,6 +25,23 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(2)
 
 
+def _with_priors(classifier, priors: str | None):
+    """`--priors`: none (the training shares), LABEL=SHARE,... or a JSON file; default: the run's."""
+    if priors is None:
+        return classifier
+    if priors == "none":
+        return classifier.with_priors(None)
+    from stanceframe.model.priors import parse_priors
+
+    return classifier.with_priors(parse_priors(priors, classifier.labels))
+
+
+PRIORS_HELP = (
+    "Expected label shares of your text: LABEL=SHARE,... or a JSON file (see `stanceframe priors`); "
+    "'none' ignores the run's stored priors"
+)
+
+
 @app.command()
 def train(
     config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/framing.yaml")],
@@ -110,8 +127,12 @@ def predict(
             help="Show a progress bar with sentences/s (default: when stderr is a terminal)"
         ),
     ] = None,
+    priors: Annotated[str | None, typer.Option(help=PRIORS_HELP)] = None,
 ) -> None:
-    """Label every row of INPUT with RUN; writes JSONL or CSV with label, score and per-label scores."""
+    """Label every row of INPUT with RUN; writes JSONL or CSV with label, score and per-label scores.
+
+    For a run trained with `data.context: previous`, rows with an `article` field are read after
+    the row before them in the same article."""
     from stanceframe.model import Classifier
     from stanceframe.model.files import PredictionInterrupted, predict_file
 
@@ -119,6 +140,7 @@ def predict(
         classifier = Classifier.load(
             run, device=device, threads=threads, backend=backend, precision=precision
         )
+        classifier = _with_priors(classifier, priors)
         summary = predict_file(
             classifier,
             input_path,
@@ -203,6 +225,7 @@ def analyze(
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads for the model (default: one per core)")
     ] = None,
+    priors: Annotated[str | None, typer.Option(help=PRIORS_HELP)] = None,
 ) -> None:
     """Split articles into sentences, label each with RUN, and write per-sentence results,
     per-article framing profiles and an HTML view to --out."""
@@ -210,7 +233,7 @@ def analyze(
     from stanceframe.model.analyze_files import analyze_files, format_summary
 
     try:
-        classifier = Classifier.load(run, device=device, threads=threads)
+        classifier = _with_priors(Classifier.load(run, device=device, threads=threads), priors)
         summary = analyze_files(
             classifier,
             inputs,
@@ -472,6 +495,103 @@ def calibrate(
         f"stored in {run / 'stanceframe.json'}; labels are unchanged. "
         f"`stanceframe evaluate {run} --overwrite` rewrites the run's reports with it."
     )
+
+
+@app.command()
+def priors(
+    run: Annotated[Path, typer.Argument(help="A run directory")],
+    input_path: Annotated[
+        str, typer.Argument(metavar="INPUT", help="Unlabelled sentences: JSONL, CSV, TSV or .txt")
+    ],
+    text_column: Annotated[str, typer.Option(help="Field holding the text")] = "text",
+    write: Annotated[
+        bool, typer.Option(help="Store the estimate in RUN as inference.priors")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Estimate the label shares of unlabelled text by EM (Saerens et al. 2002) on RUN's scores."""
+    import numpy as np
+
+    from stanceframe.model import Classifier
+    from stanceframe.model.files import read_sentences
+    from stanceframe.model.priors import estimate_priors
+
+    try:
+        classifier = Classifier.load(run, device=device).with_priors(None)
+        if classifier.multi_label:
+            raise ValueError("priors apply to single-label runs")
+        texts, contexts = read_sentences(classifier, input_path, text_column=text_column)
+        scores = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts)
+        estimate = estimate_priors(scores, classifier.prior_vector(classifier.training_prior))
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    if classifier.temperature == 1.0:
+        typer.echo(
+            "note: the run is not calibrated; `stanceframe calibrate` first gives better estimates",
+            err=True,
+        )
+    predicted = np.bincount(scores.argmax(axis=1), minlength=len(classifier.labels)) / len(scores)
+    typer.echo(f"{'label':<22}{'training':>10}{'predicted':>11}{'estimated':>11}")
+    training = classifier.prior_vector(classifier.training_prior)
+    for index, label in enumerate(classifier.labels):
+        typer.echo(
+            f"{label:<22}{training[index]:>10.3f}{predicted[index]:>11.3f}"
+            f"{estimate.priors[index]:>11.3f}"
+        )
+    typer.echo(
+        f"{len(texts)} sentences; EM {'converged' if estimate.converged else 'stopped'} "
+        f"after {estimate.iterations} iterations"
+    )
+    shares = ",".join(
+        f"{label}={share:.4f}"
+        for label, share in zip(classifier.labels, estimate.priors, strict=True)
+    )
+    if write:
+        from stanceframe.training.run_dir import META_FILE, read_meta, write_json
+
+        meta = read_meta(run)
+        meta.setdefault("inference", {})["priors"] = dict(
+            zip(classifier.labels, [float(share) for share in estimate.priors], strict=True)
+        )
+        write_json(run / META_FILE, meta)
+        typer.echo(f"stored in {run / META_FILE}: predict, analyze and serve now use them")
+    else:
+        typer.echo(f"use them with: --priors {shares}   (or rerun with --write to store them)")
+
+
+@app.command("soft-labels")
+def soft_labels(
+    teacher: Annotated[Path, typer.Argument(help="The teacher's run directory")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Files or bundled:NAME sources to label (labelled or not)"),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output .jsonl")],
+    text_column: Annotated[str, typer.Option(help="Field holding the text")] = "text",
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
+) -> None:
+    """Write TEACHER's logits over INPUTS, for `training.distillation.soft_labels`."""
+    from stanceframe.model import Classifier
+    from stanceframe.model.soft_labels import write_soft_labels
+
+    try:
+        classifier = Classifier.load(teacher, device=device)
+        summary = write_soft_labels(
+            classifier,
+            inputs,
+            output,
+            text_column=text_column,
+            batch_size=batch_size,
+            overwrite=overwrite,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    for source, count in summary.sources.items():
+        typer.echo(f"{source}: {count} new texts")
+    typer.echo(f"{summary.rows} rows of soft labels written to {summary.output}")
 
 
 def main() -> None:  # pragma: no cover - console entry point for `python -m stanceframe`

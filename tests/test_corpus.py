@@ -18,6 +18,26 @@ from corpus_checks import (  # noqa: E402
 )
 
 SPLITS = ("train", "dev", "test")
+FRAMING_FILES = ("train", "dev", "test", "test_articles")
+REGISTERS = {
+    "wire",
+    "state_agency",
+    "official_statement",
+    "un_speech",
+    "social_post",
+    "broadcaster",
+}
+FAMILIES = {
+    "blame_verb": "accusation",
+    "no_blame_verb": "accusation",
+    "formal_charge": "accusation",
+    "denial": "denial",
+    "proposal": "diplomatic_proposal",
+    "cooperation_not_proposal": "other",
+    "meeting_took_place": "other",
+    "other_plain": "other",
+    "other_hard_negative": "other",
+}
 FRAMING_DOMAINS = {
     "diplomacy",
     "armed_conflict",
@@ -36,19 +56,29 @@ FRAMING_DOMAINS = {
 }
 
 
-def read(task: str) -> dict[str, list[dict]]:
+def read(task: str, files=SPLITS) -> dict[str, list[dict]]:
     return {
         split: [
             json.loads(line)
             for line in (DATA / task / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        for split in SPLITS
+        for split in files
     }
 
 
 @pytest.fixture(scope="module")
 def framing():
-    return read("framing")
+    """Every framing file; test_articles holds the test split's whole articles."""
+    return read("framing", FRAMING_FILES)
+
+
+def _by_split(framing: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The three splits, the test articles counted with test."""
+    return {
+        "train": framing["train"],
+        "dev": framing["dev"],
+        "test": framing["test"] + framing["test_articles"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +98,81 @@ def test_framing_rows_are_valid(framing):
             assert row["group"] and row["domain"] in FRAMING_DOMAINS, where
             assert isinstance(row["actors"], list) and isinstance(row["hard_negative"], bool), where
             assert not row["hard_negative"] or row["label"] == "other", where
+            assert row["register"] in REGISTERS, where
+            assert row["family"] is None or FAMILIES[row["family"]] == row["label"], where
+            assert (row["article"] is None) == (row["position"] is None), where
+            assert (row["article"] is not None) == (split == "test_articles") or split != "test", (
+                where
+            )
+
+
+def test_articles_are_whole_ordered_and_in_one_split(framing):
+    articles: dict[str, list[tuple[str, int]]] = {}
+    for split, rows in framing.items():
+        for row in rows:
+            if row["article"] is not None:
+                articles.setdefault(row["article"], []).append((split, row["position"]))
+    assert len(articles) >= 200
+    for article, places in articles.items():
+        assert len({split for split, _ in places}) == 1, f"article {article} crosses splits"
+        positions = [position for _, position in places]
+        assert positions == list(range(len(positions))), f"article {article}: {positions}"
+        assert 5 <= len(positions) <= 25, article
+    test_articles = {row["article"] for row in framing["test_articles"]}
+    assert len(test_articles) >= 25  # enough whole articles to measure on
+
+
+def test_articles_have_the_label_mix_of_real_stories(framing):
+    rows = [row for split_rows in framing.values() for row in split_rows if row["article"]]
+    shares = Counter(row["label"] for row in rows)
+    assert 0.45 <= shares["other"] / len(rows) <= 0.65
+    for label in ("accusation", "denial", "diplomatic_proposal"):
+        assert shares[label] / len(rows) >= 0.05, label
+
+
+def test_registers_and_families_are_covered(framing):
+    rows = [row for split_rows in framing.values() for row in split_rows]
+    registers = Counter(row["register"] for row in rows)
+    for register in REGISTERS:
+        assert registers[register] >= 100, f"{register}: {registers[register]} rows"
+    for register in REGISTERS - {"wire"}:
+        labels = Counter(row["label"] for row in rows if row["register"] == register)
+        # each register teaches more than one act (and its `other`)
+        assert labels["other"] >= 20 and labels["accusation"] >= 20, register
+    families = Counter(row["family"] for row in rows if row["family"])
+    assert families["no_blame_verb"] >= 300
+    assert families["formal_charge"] >= 150
+    assert families["cooperation_not_proposal"] >= 200
+    assert families["meeting_took_place"] >= 80
 
 
 def test_framing_size_and_mix(framing):
     rows = [row for split_rows in framing.values() for row in split_rows]
-    assert len(rows) >= 3000
-    for split, split_rows in framing.items():
-        counts = Counter(row["label"] for row in split_rows)
+    assert len(rows) >= 6000
+    by_split = _by_split(framing)
+    # v1 rows keep the balanced shares they were written to
+    for split, split_rows in by_split.items():
+        v1 = [row for row in split_rows if row["family"] is None]
+        counts = Counter(row["label"] for row in v1)
         for label, target in FRAMING_TARGET_SHARES.items():
-            share = counts[label] / len(split_rows)
-            assert abs(share - target) <= 0.05, f"{split}: {label} {share:.1%} vs {target:.0%}"
+            share = counts[label] / len(v1)
+            assert abs(share - target) <= 0.05, f"{split} v1: {label} {share:.1%} vs {target:.0%}"
+    # v2 sentences and articles: each split close to its pool's overall shares
+    for pool in ("sentences", "articles"):
+
+        def in_pool(row, pool=pool):
+            return row["family"] is not None and (row["article"] is not None) == (
+                pool == "articles"
+            )
+
+        overall = Counter(row["label"] for row in rows if in_pool(row))
+        total = sum(overall.values())
+        for split, split_rows in by_split.items():
+            counts = Counter(row["label"] for row in split_rows if in_pool(row))
+            size = sum(counts.values())
+            for label in FRAMING_LABELS:
+                share, target = counts[label] / size, overall[label] / total
+                assert abs(share - target) <= 0.06, f"{split} {pool}: {label} {share:.1%}"
     other = [row for row in rows if row["label"] == "other"]
     assert sum(row["hard_negative"] for row in other) / len(other) >= 0.30
 
@@ -111,9 +206,13 @@ def test_stance_rows_are_valid_and_paired(stance):
     assert len(paired) / len(by_text) >= 0.30
 
 
+def _splits(task: str) -> dict[str, list[dict]]:
+    return _by_split(read(task, FRAMING_FILES)) if task == "framing" else read(task)
+
+
 @pytest.mark.parametrize("task,key", [("framing", ("text",)), ("stance", ("text", "target"))])
 def test_no_exact_duplicates_and_groups_stay_in_one_split(task, key):
-    splits = read(task)
+    splits = _splits(task)
     keys = [tuple(row[field] for field in key) for rows in splits.values() for row in rows]
     assert len(keys) == len(set(keys))
     owner: dict[str, str] = {}
@@ -126,13 +225,13 @@ def test_no_exact_duplicates_and_groups_stay_in_one_split(task, key):
 
 @pytest.mark.parametrize("task", ["framing", "stance"])
 def test_no_near_duplicates_across_splits(task):
-    splits = read(task)
+    splits = _splits(task)
     texts = {split: sorted({row["text"] for row in rows}) for split, rows in splits.items()}
     assert max_cross_split_similarity(texts) < NEAR_DUPLICATE_JACCARD
 
 
 def test_split_sizes_are_about_70_15_15(framing, stance):
-    for splits in (framing, stance):
+    for splits in (_by_split(framing), stance):
         total = sum(len(rows) for rows in splits.values())
         for split, target in zip(SPLITS, (0.70, 0.15, 0.15), strict=True):
             assert abs(len(splits[split]) / total - target) <= 0.04

