@@ -131,6 +131,11 @@ def assemble_document(
     )
 
 
+def previous_sentences(sentences: Sequence[str]) -> list[str | None]:
+    """Each sentence's predecessor in its article (None for the first): a context run's input."""
+    return [None, *sentences[:-1]] if sentences else []
+
+
 def analyze_texts(
     classifier: Classifier,
     texts: Sequence[str],
@@ -165,9 +170,9 @@ def analyze_texts(
     ]
     # a context run reads each sentence after the one before it in the same article
     sentence_contexts = [
-        split.sentences[index - 1].text if index else None
+        context
         for split in splits
-        for index in range(len(split.sentences))
+        for context in previous_sentences([span.text for span in split.sentences])
     ]
     predictions = (
         classifier.predict(

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from stanceframe.model.classifier import Prediction
 
-PredictFunction = Callable[[list[str], list[str] | None], list[Prediction]]
+# predict(texts, targets, contexts): contexts are previous sentences for runs that read them
+PredictFunction = Callable[[list[str], list[str] | None, list[str | None]], list[Prediction]]
 
 
 class BatcherOverloaded(Exception):
@@ -26,6 +27,7 @@ class _Job:
     texts: Sequence[str]
     targets: Sequence[str] | None
     result: asyncio.Future[list[Prediction]]
+    contexts: Sequence[str | None] | None = None
 
 
 def _joined_targets(jobs: Sequence[_Job]) -> list[str] | None:
@@ -71,7 +73,12 @@ class MicroBatcher:
             self._executor.shutdown(wait=True)
         self._worker = self._executor = self._queue = None
 
-    async def submit(self, texts: Sequence[str], targets: Sequence[str] | None) -> list[Prediction]:
+    async def submit(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | None,
+        contexts: Sequence[str | None] | None = None,
+    ) -> list[Prediction]:
         """Predictions for `texts`, in order, once a batch that holds them has run."""
         if self._queue is None:
             raise RuntimeError("the batcher is not running; call start() first")
@@ -81,7 +88,7 @@ class MicroBatcher:
             raise BatcherOverloaded(
                 f"{self.queued_texts} texts are waiting for the model; retry in a moment"
             )
-        job = _Job(texts, targets, asyncio.get_running_loop().create_future())
+        job = _Job(texts, targets, asyncio.get_running_loop().create_future(), contexts)
         self.queued_texts += len(texts)
         self._queue.put_nowait(job)
         return await job.result
@@ -114,8 +121,11 @@ class MicroBatcher:
             texts = [text for job in jobs for text in job.texts]
             try:
                 targets = _joined_targets(jobs)
+                contexts = [
+                    context for job in jobs for context in (job.contexts or [None] * len(job.texts))
+                ]
                 predictions = await loop.run_in_executor(
-                    self._executor, self.predict, texts, targets
+                    self._executor, self.predict, texts, targets, contexts
                 )
             except Exception as error:  # the requests that asked get the error; the worker lives on
                 for job in jobs:

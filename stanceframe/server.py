@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from stanceframe.batcher import BatcherOverloaded, MicroBatcher
 from stanceframe.model.classifier import Classifier
-from stanceframe.model.document import assemble_document
+from stanceframe.model.document import assemble_document, previous_sentences
 from stanceframe.model.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -264,8 +264,12 @@ def create_app(classifier: Classifier, limits: ServiceLimits | None = None) -> F
     """The service around one loaded model; it runs through a `MicroBatcher` on one thread."""
     limits = limits or ServiceLimits()
     model_name = Path(classifier.run_dir).name
+
+    def predict(texts, targets, contexts):
+        return classifier.predict(texts, targets, contexts=contexts)
+
     batcher = MicroBatcher(
-        classifier.predict,
+        predict,
         max_batch_texts=limits.max_batch_texts,
         max_wait_s=limits.batch_wait_ms / 1000,
         max_queued_texts=limits.max_queued_texts,
@@ -382,7 +386,7 @@ def create_app(classifier: Classifier, limits: ServiceLimits | None = None) -> F
         split = await run_in_threadpool(split_sentences, request.text)
         texts = [span.text for span in split.sentences]
         targets = [request.target] * len(texts) if request.target is not None else None
-        predictions = await batcher.submit(texts, targets)
+        predictions = await batcher.submit(texts, targets, previous_sentences(texts))
         result = assemble_document(
             request.text,
             split,

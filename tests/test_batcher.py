@@ -17,7 +17,7 @@ class FakeModel:
         self.batches: list[list[str]] = []
         self.threads: set[str] = set()
 
-    def __call__(self, texts, targets):
+    def __call__(self, texts, targets, contexts=None):
         self.batches.append(list(texts))
         self.threads.add(threading.current_thread().name)
         time.sleep(self.seconds)

@@ -54,7 +54,9 @@ def test_two_rows_at_one_position_are_an_error(tmp_path):
     ]
     source = _write(tmp_path / "dup.jsonl", rows)
     config = DataConfig(train=source, labels=FRAMING_LABELS, context="previous")
-    with pytest.raises(DataError, match=r"dup.jsonl line 2: article 'a' has two rows at position 0"):
+    with pytest.raises(
+        DataError, match=r"dup.jsonl line 2: article 'a' has two rows at position 0"
+    ):
         load_split(source, "train", config)
 
 

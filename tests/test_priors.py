@@ -65,8 +65,9 @@ def test_em_on_unshifted_text_stays_at_the_training_prior():
 
 def test_parse_priors_normalises_and_names_mistakes(tmp_path):
     shares = parse_priors("accusation=1,denial=1,diplomatic_proposal=1,other=7", LABELS)
-    assert shares == pytest.approx({"accusation": 0.1, "denial": 0.1,
-                                    "diplomatic_proposal": 0.1, "other": 0.7})
+    assert shares == pytest.approx(
+        {"accusation": 0.1, "denial": 0.1, "diplomatic_proposal": 0.1, "other": 0.7}
+    )
     path = tmp_path / "priors.json"
     path.write_text('{"accusation": 2, "denial": 1, "diplomatic_proposal": 1, "other": 6}')
     assert parse_priors(str(path), LABELS)["other"] == pytest.approx(0.6)
