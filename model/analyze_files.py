@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from stanceframe.errors import DataError, OutputExistsError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.document import DocumentResult, Profile, analyze_texts
 from stanceframe.model.document_html import IndexEntry, render_article, render_index
+from stanceframe.records import RecordReader, read_text, source_name
 
 ARTICLE_SUFFIXES = (".txt", ".jsonl")
 MANIFEST_FILE = "analysis.json"
@@ -88,49 +88,26 @@ def _input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
             raise DataError(f"{path}: no such file or folder")
 
 
-def _read_text_file(path: Path) -> str:
-    if str(path) == STDIN:
-        try:
-            return sys.stdin.buffer.read().decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise DataError(
-                f"<stdin>: not valid UTF-8 (byte {error.start}: {error.reason})"
-            ) from None
-    try:
-        # newline="" keeps \r\n as it is, so offsets count the file's own characters.
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not valid UTF-8 (byte {error.start}: {error.reason})") from None
-
-
 def _jsonl_articles(
     path: Path, id_prefix: str, text_field: str, id_field: str, target_field: str | None
 ) -> Iterator[Article]:
-    for number, line in enumerate(_read_text_file(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        source = f"{path} line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{source}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{source}: expected a JSON object with a {text_field!r} field")
-        text = record.get(text_field)
-        if not isinstance(text, str) or not text.strip():
-            problem = "missing" if text_field not in record else "empty or not text"
-            raise DataError(f"{source}: field {text_field!r} is {problem}")
-        raw_id = record.get(id_field)
-        if raw_id is not None and not isinstance(raw_id, (str, int)):
-            raise DataError(f"{source}: field {id_field!r} must be a string or a number")
-        article_id = str(raw_id) if raw_id is not None else f"{id_prefix}-{number}"
-        target = None
-        if target_field:
-            target = record.get(target_field)
-            if not isinstance(target, str) or not target.strip():
-                raise DataError(f"{source}: field {target_field!r} is missing or empty")
-        yield Article(id=article_id, text=text, source=source, target=target)
+    with RecordReader(path, "jsonl") as reader:
+        for row in reader:
+            record, source = row.fields, row.location
+            text = record.get(text_field)
+            if not isinstance(text, str) or not text.strip():
+                problem = "missing" if text_field not in record else "empty or not text"
+                raise DataError(f"{source}: field {text_field!r} is {problem}")
+            raw_id = record.get(id_field)
+            if raw_id is not None and not isinstance(raw_id, (str, int)):
+                raise DataError(f"{source}: field {id_field!r} must be a string or a number")
+            article_id = str(raw_id) if raw_id is not None else f"{id_prefix}-{row.line}"
+            target = None
+            if target_field:
+                target = record.get(target_field)
+                if not isinstance(target, str) or not target.strip():
+                    raise DataError(f"{source}: field {target_field!r} is missing or empty")
+            yield Article(id=article_id, text=text, source=source, target=target)
 
 
 def read_articles(
@@ -146,10 +123,10 @@ def read_articles(
         if path.suffix.lower() == ".jsonl":
             articles = _jsonl_articles(path, id_prefix, text_field, id_field, target_field)
         else:
-            text = _read_text_file(path)
+            text = read_text(path)
+            source = source_name(path)
             if not text.strip():
-                raise DataError(f"{'<stdin>' if str(path) == STDIN else path}: the text is empty")
-            source = "<stdin>" if str(path) == STDIN else str(path)
+                raise DataError(f"{source}: the text is empty")
             articles = iter([Article(id=id_prefix, text=text, source=source)])
         for article in articles:
             if article.id in seen:

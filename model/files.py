@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from stanceframe.errors import DataError, OutputExistsError, StanceframeError
 from stanceframe.model.classifier import Classifier
+from stanceframe.records import FORMATS, Record, RecordReader
 
-INPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+INPUT_FORMATS = FORMATS
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
@@ -37,40 +37,11 @@ def _format_for(path: str, formats: dict[str, str], given: str | None, default: 
     return formats.get(Path(path).suffix.lower(), default)
 
 
-def _records(
-    stream: IO[str], input_format: str, source: str
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) pairs; plain text gives one record per non-empty line."""
-    if input_format in ("csv", "tsv"):
-        reader = csv.DictReader(stream, delimiter="\t" if input_format == "tsv" else ",")
-        for record in reader:
-            if None in record:  # DictReader files surplus cells under the key None
-                raise DataError(
-                    f"{source} line {reader.line_num}: {len(record[None])} more cells than the "
-                    f"header has columns ({len(reader.fieldnames or [])})"
-                )
-            yield reader.line_num, record
-        return
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        if input_format == "txt":
-            yield number, {"text": line.rstrip("\r\n")}
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{source} line {number}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{source} line {number}: expected a JSON object")
-        yield number, record
-
-
-def _row_text(record: dict[str, Any], column: str, source: str, number: int) -> str:
-    value = record.get(column)
+def _row_text(record: Record, column: str) -> str:
+    value = record.fields.get(column)
     if not isinstance(value, str) or not value.strip():
-        problem = "missing" if column not in record else "empty or not text"
-        raise DataError(f"{source} line {number}: field {column!r} is {problem}")
+        problem = "missing" if column not in record.fields else "empty or not text"
+        raise DataError(f"{record.location}: field {column!r} is {problem}")
     return value
 
 
@@ -81,12 +52,12 @@ class _OutputWriter:
         self.label_names = label_names
         self.csv_writer: csv.DictWriter | None = None
 
-    def write(self, record: dict[str, Any], prediction) -> None:
+    def write(self, record: Record, prediction) -> None:
         if self.output_format == "jsonl":
-            row = {**record, **prediction.to_dict()}
+            row = {**record.fields, **prediction.to_dict()}
             self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             return
-        row = {**record, "label": prediction.label, "score": round(prediction.score, 6)}
+        row = {**record.fields, "label": prediction.label, "score": round(prediction.score, 6)}
         row.update(
             {f"score_{label}": round(prediction.scores[label], 6) for label in self.label_names}
         )
@@ -110,23 +81,16 @@ def _open_partial(out_path: Path) -> tuple[IO[str], Path]:
         return os.fdopen(descriptor, "w", encoding="utf-8", newline=""), partial
 
 
-def _open_input(input_path: str) -> IO[str]:
-    if input_path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline="")
-    return open(input_path, encoding="utf-8-sig", errors="strict", newline="")  # noqa: SIM115
-
-
 class _Progress:
     """A tqdm bar on stderr: rows, rows/s, and how far into the input file the reader is."""
 
-    def __init__(self, enabled: bool, input_stream: IO[str], source: str):
+    def __init__(self, enabled: bool, reader: RecordReader, source: str):
         self.bar = None
         if not enabled:
             return
         from tqdm import tqdm
 
-        self.buffer = getattr(input_stream, "buffer", None)
-        self.size = os.fstat(input_stream.fileno()).st_size if source != "<stdin>" else 0
+        self.reader = reader
         self.bar = tqdm(
             desc=f"labelling {Path(source).name}", unit=" sentences", file=sys.stderr, smoothing=0.1
         )
@@ -135,9 +99,8 @@ class _Progress:
         if self.bar is None:
             return
         self.bar.update(rows)
-        if self.size and self.buffer is not None:
-            # The text layer reads ahead, so this is where the reader is to within a few KiB.
-            share = min(self.buffer.tell() / self.size, 1.0)
+        if self.reader.size:
+            share = min(self.reader.bytes_read / self.reader.size, 1.0)
             self.bar.set_postfix_str(f"{share:.0%} of input", refresh=False)
 
     def close(self) -> None:
@@ -188,23 +151,23 @@ def predict_file(
     text_field = "text" if in_format == "txt" else text_column
 
     label_counts = dict.fromkeys(classifier.labels, 0)
-    input_stream = _open_input(input_path)
+    reader = RecordReader(input_path, in_format)
     output_stream, partial_path = (
         (sys.stdout, None) if to_stdout else _open_partial(Path(output_path))
     )
     writer = _OutputWriter(output_stream, out_format, classifier.labels)
-    bar = _Progress(progress, input_stream, source)
+    bar = _Progress(progress, reader, source)
     rows = 0
     last_line = 0
     try:
-        for chunk in _chunks(_records(input_stream, in_format, source), chunk_size, source):
-            last_line = chunk[-1][0]
-            texts = [_row_text(record, text_field, source, number) for number, record in chunk]
+        for chunk in _chunks(reader, chunk_size):
+            last_line = chunk[-1].line
+            texts = [_row_text(record, text_field) for record in chunk]
             targets: list[str] | str | None = target
             if target_column:
-                targets = [_row_text(record, target_column, source, n) for n, record in chunk]
+                targets = [_row_text(record, target_column) for record in chunk]
             predictions = classifier.predict(texts, targets, batch_size=batch_size)
-            for (_, record), prediction in zip(chunk, predictions, strict=True):
+            for record, prediction in zip(chunk, predictions, strict=True):
                 writer.write(record, prediction)
                 label_counts[prediction.label] += 1
             rows += len(chunk)
@@ -230,29 +193,14 @@ def predict_file(
         raise
     finally:
         bar.close()
-        if input_path != "-":
-            input_stream.close()
+        reader.close()
     return FileSummary(rows=rows, output=output_path or "<stdout>", label_counts=label_counts)
 
 
-def _chunks(
-    records: Iterator[tuple[int, dict[str, Any]]], chunk_size: int, source: str
-) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    chunk: list[tuple[int, dict[str, Any]]] = []
-    last_line = 0
-    while True:
-        try:
-            item = next(records, None)
-        except UnicodeDecodeError as error:
-            raise DataError(
-                f"{source} after line {last_line}: not valid UTF-8 ({error.reason})"
-            ) from None
-        except csv.Error as error:
-            raise DataError(f"{source} after line {last_line}: bad CSV ({error})") from None
-        if item is None:
-            break
-        chunk.append(item)
-        last_line = item[0]
+def _chunks(records: Iterable[Record], chunk_size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
         if len(chunk) >= chunk_size:
             yield chunk
             chunk = []

@@ -72,7 +72,8 @@ def train(
 def predict(
     run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
     input_path: Annotated[
-        str, typer.Argument(metavar="INPUT", help="JSONL, CSV, TSV or .txt file; - for stdin")
+        str,
+        typer.Argument(metavar="INPUT", help="JSONL, CSV, TSV, Parquet or .txt file; - for stdin"),
     ] = "-",
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Output .jsonl or .csv; default stdout")

@@ -1,0 +1,114 @@
+"""Issue 9's matrix of bad inputs and faults: each case is a clear error (exit 2, file, line and
+field named, no traceback) or a correct result, and nothing of the user's is lost."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from stanceframe.cli import app
+from stanceframe.errors import DataError
+from tests.conftest import FIXTURES
+
+runner = CliRunner()
+FRAMING_DATA = str(FIXTURES / "framing_small.jsonl")
+
+
+def invoke(*arguments):
+    return runner.invoke(app, [str(argument) for argument in arguments])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    """Exit 2 with a message, not a traceback."""
+    assert result.exit_code == 2, result.output  # an uncaught exception exits 1
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def files_under(folder) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+# ------------------------------------------------------------ 2. one strict records reader
+
+
+def test_csv_duplicate_header_column_is_an_error_in_training(tmp_path):
+    from stanceframe.training.config import DataConfig
+    from stanceframe.training.data import load_data
+
+    path = tmp_path / "train.csv"
+    path.write_text("text,label,text\nKyiv proposed talks.,diplomatic_proposal,other text\n")
+    with pytest.raises(DataError, match=r"train\.csv line 1: column 'text' appears twice"):
+        load_data(DataConfig(train=str(path), dev=str(path)), seed=0)
+
+
+def test_csv_row_with_surplus_cells_is_an_error_in_training(tmp_path):
+    from stanceframe.training.config import DataConfig
+    from stanceframe.training.data import load_data
+
+    path = tmp_path / "train.csv"
+    path.write_text("text,label\nMoscow denied it.,denial\nKyiv, talks,diplomatic_proposal\n")
+    with pytest.raises(DataError, match=r"train\.csv line 3: 1 more cells than the header"):
+        load_data(DataConfig(train=str(path), dev=str(path)), seed=0)
+
+
+def test_evaluate_reads_csv_as_strictly_as_training(framing_run, tmp_path):
+    path = tmp_path / "eval.csv"
+    path.write_text("text,label,label\nMoscow denied it.,denial,other\n")
+    result = invoke("evaluate", framing_run, "--data", path, "--no-baselines")
+    assert_user_error(result, "eval.csv line 1: column 'label' appears twice in the header")
+
+
+def test_predict_refuses_a_duplicate_header(framing_run, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("id,text,text\n1,a,b\n")
+    result = invoke("predict", framing_run, path, "-o", tmp_path / "out.jsonl")
+    assert_user_error(result, "in.csv line 1: column 'text' appears twice")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_bad_utf8_names_the_right_line_in_predict(framing_run, tmp_path):
+    path = tmp_path / "in.jsonl"
+    good = b'{"text": "Moscow denied it."}\n'
+    path.write_bytes(good * 3000 + b'{"text": "caf\xe9"}\n' + good)
+    result = invoke("predict", framing_run, path, "-o", tmp_path / "out.jsonl")
+    assert_user_error(result, "in.jsonl line 3001: the file is not valid UTF-8")
+
+
+def test_bad_utf8_names_the_line_in_analyze(framing_run, tmp_path):
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(b'{"id": 1, "text": "Fine."}\n{"id": 2, "text": "caf\xe9"}\n')
+    result = invoke("analyze", framing_run, path, "--out", tmp_path / "out")
+    assert_user_error(result, "feed.jsonl line 2: the file is not valid UTF-8")
+
+
+def test_records_reader_formats_and_locations(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from stanceframe.records import RecordReader
+
+    (tmp_path / "a.tsv").write_text('text\tlabel\n"two\nlines"\tx\n\nthird\ty\n')
+    pq.write_table(pa.table({"text": ["p", "q"]}), tmp_path / "a.parquet")
+    (tmp_path / "a.txt").write_bytes(b"\xef\xbb\xbfone\r\n\r\ntwo\n")
+    (tmp_path / "a.jsonl").write_text('{"text": "j"}\n\n{"text": "k"}\n')
+    found = {
+        name: [(record.location, record.fields["text"]) for record in RecordReader(tmp_path / name)]
+        for name in ("a.tsv", "a.parquet", "a.txt", "a.jsonl")
+    }
+    assert [location.split()[-1] for location, _ in found["a.tsv"]] == ["2", "5"]
+    assert found["a.tsv"][0][1] == "two\nlines"
+    assert [location.split(" ", 1)[1] for location, _ in found["a.parquet"]] == ["row 1", "row 2"]
+    assert [text for _, text in found["a.txt"]] == ["one", "two"]
+    assert [location.split()[-1] for location, _ in found["a.jsonl"]] == ["1", "3"]
+    (tmp_path / "dup.jsonl").write_text('{"text": "a", "text": "b"}\n')
+    with pytest.raises(DataError, match=r"dup\.jsonl line 1: field 'text' appears twice"):
+        list(RecordReader(tmp_path / "dup.jsonl"))
+    (tmp_path / "short.csv").write_text("text,label\nonly text\n")
+    with pytest.raises(DataError, match=r"short\.csv line 2: 1 fewer cells than the header"):
+        list(RecordReader(tmp_path / "short.csv"))
