@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from stanceframe.atomic import replace_folder
-from stanceframe.errors import DataError, OutputExistsError
+from stanceframe.atomic import check_replaceable, staged_folder
+from stanceframe.errors import DataError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.document import DocumentResult, Profile, analyze_texts
 from stanceframe.model.document_html import IndexEntry, render_article, render_index
@@ -139,20 +137,6 @@ def read_articles(
 
 
 # ------------------------------------------------------------------ writing results
-
-
-def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.is_file():
-        raise OutputExistsError(f"{out_dir}: is a file; --out takes a folder")
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    if not overwrite:
-        raise OutputExistsError(f"{out_dir}: exists; pass --overwrite to replace it")
-    if not (out_dir / MANIFEST_FILE).is_file():
-        raise OutputExistsError(
-            f"{out_dir}: holds files that stanceframe analyze did not write (no {MANIFEST_FILE}); "
-            "refusing to replace it, choose another --out"
-        )
 
 
 def _file_slug(article_id: str, taken: set[str]) -> str:
@@ -295,57 +279,59 @@ def analyze_files(
     out_dir = Path(out_dir)
     if not inputs:
         raise DataError("no input given: name .txt or .jsonl files, or folders of them")
-    _check_out_dir(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    check_replaceable(
+        out_dir,
+        overwrite,
+        marker=MANIFEST_FILE,
+        writer="stanceframe analyze",
+        protect=[classifier.run_dir, *(path for path in inputs if str(path) != STDIN)],
+    )
     model_name = str(classifier.run_dir)
     summary = AnalyzeSummary(out_dir=out_dir, label_counts=dict.fromkeys(classifier.labels, 0))
     writer: _ResultWriter | None = None
     try:
-        writer = _ResultWriter(staging, classifier.labels, model_name, html)
-        articles = read_articles(
-            inputs, text_field=text_field, id_field=id_field, target_field=target_field
-        )
-        for chunk in _chunks(articles, articles_per_chunk):
-            for article in chunk:
-                _check_target(classifier, article, target, target_field)
-            try:
-                results = analyze_texts(
-                    classifier,
-                    [article.text for article in chunk],
-                    targets=[article.target or target for article in chunk],
-                    ids=[article.id for article in chunk],
-                    batch_size=batch_size,
-                )
-            except ValueError as error:
-                raise DataError(f"{chunk[0].source}: {error}") from error
-            for article, result in zip(chunk, results, strict=True):
-                writer.write(article, result)
-                summary.articles.append(ArticleSummary(article.id, article.source, result.profile))
-                summary.sentences += result.profile.sentences
-                for label, count in result.profile.counts.items():
-                    summary.label_counts[label] += count
-        if not summary.articles:
-            raise DataError(f"{', '.join(map(str, inputs))}: no articles found")
-        writer.close()
-        manifest = {
-            "run": model_name,
-            "inputs": [str(path) for path in inputs],
-            "articles": len(summary.articles),
-            "sentences": summary.sentences,
-            "label_counts": summary.label_counts,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-        summary.files = sorted(path.name for path in staging.iterdir())
-        replace_folder(staging, out_dir)
+        with staged_folder(out_dir) as staging:
+            writer = _ResultWriter(staging, classifier.labels, model_name, html)
+            articles = read_articles(
+                inputs, text_field=text_field, id_field=id_field, target_field=target_field
+            )
+            for chunk in _chunks(articles, articles_per_chunk):
+                for article in chunk:
+                    _check_target(classifier, article, target, target_field)
+                try:
+                    results = analyze_texts(
+                        classifier,
+                        [article.text for article in chunk],
+                        targets=[article.target or target for article in chunk],
+                        ids=[article.id for article in chunk],
+                        batch_size=batch_size,
+                    )
+                except ValueError as error:
+                    raise DataError(f"{chunk[0].source}: {error}") from error
+                for article, result in zip(chunk, results, strict=True):
+                    writer.write(article, result)
+                    summary.articles.append(
+                        ArticleSummary(article.id, article.source, result.profile)
+                    )
+                    summary.sentences += result.profile.sentences
+                    for label, count in result.profile.counts.items():
+                        summary.label_counts[label] += count
+            if not summary.articles:
+                raise DataError(f"{', '.join(map(str, inputs))}: no articles found")
+            writer.close()
+            manifest = {
+                "run": model_name,
+                "inputs": [str(path) for path in inputs],
+                "articles": len(summary.articles),
+                "sentences": summary.sentences,
+                "label_counts": summary.label_counts,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+            summary.files = sorted(path.name for path in staging.iterdir())
     except BaseException:
         for handle in writer.handles if writer else []:
             handle.close()
-        shutil.rmtree(staging, ignore_errors=True)
         raise
     return summary
 

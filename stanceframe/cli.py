@@ -429,7 +429,7 @@ def compare(
 
     try:
         if out is not None:
-            check_writable(out, overwrite)  # before the slow part
+            check_writable(out, overwrite, [run_a, run_b])  # before the slow part
         comparison = compare_runs(
             run_a, run_b, data, resamples=resamples, seed=seed, device=device, batch_size=batch_size
         )

@@ -3,6 +3,9 @@ field named, no traceback) or a correct result, and nothing of the user's is los
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 from typer.testing import CliRunner
 
@@ -32,6 +35,52 @@ def files_under(folder) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+# ------------------------------------------------------------ 1. --overwrite replaces only our own
+
+
+EVALUATE = ["--data", FRAMING_DATA, "--no-baselines", "--resamples", "100"]
+
+
+def test_evaluate_overwrite_never_deletes_a_foreign_folder_nor_the_run(framing_run, tmp_path):
+    run = shutil.copytree(framing_run, tmp_path / "run")
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("precious")
+    result = invoke("evaluate", run, *EVALUATE, "--out", thesis, "--overwrite")
+    assert_user_error(result, "did not write")
+    assert (thesis / "chapter1.tex").read_text() == "precious"
+
+    run_files = files_under(run)
+    for out in (run, tmp_path):  # the run itself, and the folder that holds it
+        result = invoke("evaluate", run, *EVALUATE, "--out", out, "--overwrite")
+        assert_user_error(result)
+        assert files_under(run) == run_files
+
+    report = tmp_path / "report"
+    assert invoke("evaluate", run, *EVALUATE, "--out", report).exit_code == 0
+    (report / "metrics.json").write_text("stale")
+    assert invoke("evaluate", run, *EVALUATE, "--out", report, "--overwrite").exit_code == 0
+    assert json.loads((report / "metrics.json").read_text())["n"] == 40
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["report", "run", "thesis"]
+
+
+def test_compare_overwrite_never_deletes_a_foreign_folder_nor_a_run(framing_run, tmp_path):
+    run = shutil.copytree(framing_run, tmp_path / "run")
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "notes.md").write_text("precious")
+    compare = ["compare", run, run, "--data", FRAMING_DATA, "--resamples", "100"]
+    assert_user_error(invoke(*compare, "--out", thesis, "--overwrite"), "did not write")
+    assert (thesis / "notes.md").read_text() == "precious"
+    run_files = files_under(run)
+    assert_user_error(invoke(*compare, "--out", run, "--overwrite"))
+    assert files_under(run) == run_files
+    out = tmp_path / "comparison"
+    assert invoke(*compare, "--out", out).exit_code == 0
+    assert invoke(*compare, "--out", out, "--overwrite").exit_code == 0
+    assert (out / "comparison.json").is_file()
 
 
 # ------------------------------------------------------------ 2. one strict records reader
