@@ -8,10 +8,12 @@ import os
 import secrets
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from stanceframe.atomic import removed_on_sigterm
 from stanceframe.errors import DataError, OutputExistsError, StanceframeError
 from stanceframe.model.classifier import Classifier
 from stanceframe.records import FORMATS, Record, RecordReader
@@ -37,6 +39,19 @@ def _format_for(path: str, formats: dict[str, str], given: str | None, default: 
     return formats.get(Path(path).suffix.lower(), default)
 
 
+def _output_format(output_path: str | None, given: str | None) -> str:
+    if given or output_path in (None, "-"):
+        return given or "jsonl"
+    suffix = Path(output_path).suffix.lower()
+    if suffix and suffix not in OUTPUT_FORMATS:
+        # Writing JSONL into a file named .parquet (or .xlsx) would mislead whoever opens it.
+        raise DataError(
+            f"{output_path}: predict cannot write {suffix} files; name the output .jsonl or "
+            ".csv, or say which with --output-format jsonl|csv"
+        )
+    return OUTPUT_FORMATS.get(suffix, "jsonl")
+
+
 def _row_text(record: Record, column: str) -> str:
     value = record.fields.get(column)
     if not isinstance(value, str) or not value.strip():
@@ -46,27 +61,96 @@ def _row_text(record: Record, column: str) -> str:
 
 
 class _OutputWriter:
-    def __init__(self, stream: IO[str], output_format: str, label_names: list[str]):
+    """Each input record with its prediction added, as JSONL or CSV.
+
+    Prediction fields are `label`, `score`, `scores`, `labels` (CSV: `label`, `score`,
+    `score_<label>`), each after `prefix`; an input field of the same name is an error, never lost.
+    CSV columns are the union of every row's fields; when a later row brings a new one, the file
+    is rewritten at the end with the full header (standard output cannot be, so there it is an error).
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        output_format: str,
+        label_names: list[str],
+        prefix: str = "",
+        can_rewrite: bool = True,
+    ):
         self.stream = stream
         self.output_format = output_format
         self.label_names = label_names
-        self.csv_writer: csv.DictWriter | None = None
+        self.prefix = prefix
+        self.can_rewrite = can_rewrite
+        names = (
+            ["label", "score", "scores", "labels"]
+            if output_format == "jsonl"
+            else ["label", "score"] + [f"score_{label}" for label in label_names]
+        )
+        self.prediction_fields = [prefix + name for name in names]
+        self.csv_writer = None
+        self.columns: list[str] = []
+        self.grown = False
+
+    def check(self, record: Record) -> None:
+        clash = next((name for name in self.prediction_fields if name in record.fields), None)
+        if clash is not None:
+            suggestion = f"pred_{self.prefix}" if self.prefix else "pred_"
+            raise DataError(
+                f"{record.location}: the input already has a field {clash!r}, which the "
+                f"prediction would overwrite; pass --prefix {suggestion} to write the predictions "
+                f"as {suggestion}label, {suggestion}score, ... beside it"
+            )
+
+    def _prediction_values(self, prediction) -> list[Any]:
+        if self.output_format == "jsonl":
+            return [prediction.label, prediction.score, prediction.scores, prediction.labels]
+        scores = [round(prediction.scores[label], 6) for label in self.label_names]
+        return [prediction.label, round(prediction.score, 6), *scores]
 
     def write(self, record: Record, prediction) -> None:
+        row = dict(record.fields)
+        row.update(zip(self.prediction_fields, self._prediction_values(prediction), strict=True))
         if self.output_format == "jsonl":
-            row = {**record.fields, **prediction.to_dict()}
             self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             return
-        row = {**record.fields, "label": prediction.label, "score": round(prediction.score, 6)}
-        row.update(
-            {f"score_{label}": round(prediction.scores[label], 6) for label in self.label_names}
-        )
         if self.csv_writer is None:
-            self.csv_writer = csv.DictWriter(
-                self.stream, fieldnames=list(row), extrasaction="ignore"
-            )
-            self.csv_writer.writeheader()
-        self.csv_writer.writerow(row)
+            self.columns = list(row)
+            self.csv_writer = csv.writer(self.stream)
+            self.csv_writer.writerow(self.columns)
+        new = [name for name in row if name not in self.columns]
+        if new:
+            if not self.can_rewrite:
+                raise DataError(
+                    f"{record.location}: field {new[0]!r} is not among the earlier rows' fields; "
+                    "CSV on standard output cannot add a column, so write to a file (-o out.csv, "
+                    "whose header is then every row's fields) or write JSONL"
+                )
+            self.columns += new
+            self.grown = True
+        self.csv_writer.writerow([row.get(name, "") for name in self.columns])
+
+    def rewrite_with_full_header(self, path: Path) -> None:
+        """Give a CSV file whose columns grew the final header (input fields, then predictions)."""
+        if not self.grown:
+            return
+        order = [name for name in self.columns if name not in self.prediction_fields]
+        order += self.prediction_fields
+        fixed, fixed_path = _open_partial(path)
+        with removed_on_sigterm(fixed_path):
+            try:
+                with fixed, path.open(encoding="utf-8", newline="") as written:
+                    rows = csv.reader(written)
+                    next(rows)  # the header of the first row only
+                    output = csv.writer(fixed)
+                    output.writerow(order)
+                    for cells in rows:
+                        by_name = dict(zip(self.columns, cells, strict=False))
+                        output.writerow([by_name.get(name, "") for name in order])
+                os.replace(fixed_path, path)
+            except BaseException:
+                fixed_path.unlink(missing_ok=True)
+                raise
 
 
 def _open_partial(out_path: Path) -> tuple[IO[str], Path]:
@@ -122,13 +206,15 @@ def predict_file(
     chunk_size: int = 4096,
     overwrite: bool = False,
     progress: bool = False,
+    prefix: str = "",
 ) -> FileSummary:
     """Label every row of `input_path` ('-' = stdin) into `output_path` (None or '-' = stdout).
 
     Rows are read, labelled and written `chunk_size` at a time, so memory does not grow with the
     file. A file output is written to a hidden `.NAME.*.partial` file beside it and renamed only
-    when complete; on any failure that file is removed and the error says which line was reached.
-    `progress` shows a bar with sentences/s on stderr.
+    when complete; on any failure (or SIGTERM) that file is removed and the error says which line
+    was reached. Prediction fields are named with `prefix` first; an input field of the same name
+    is an error. `progress` shows a bar with sentences/s on stderr.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
@@ -139,7 +225,7 @@ def predict_file(
     in_format = _format_for(
         input_path, INPUT_FORMATS, input_format, "jsonl" if input_path != "-" else "txt"
     )
-    out_format = _format_for(output_path or "-", OUTPUT_FORMATS, output_format, "jsonl")
+    out_format = _output_format(output_path, output_format)
     for name, value, known in (
         ("input format", in_format, INPUT_FORMATS.values()),
         ("output format", out_format, OUTPUT_FORMATS.values()),
@@ -155,27 +241,33 @@ def predict_file(
     output_stream, partial_path = (
         (sys.stdout, None) if to_stdout else _open_partial(Path(output_path))
     )
-    writer = _OutputWriter(output_stream, out_format, classifier.labels)
+    writer = _OutputWriter(
+        output_stream, out_format, classifier.labels, prefix, can_rewrite=not to_stdout
+    )
     bar = _Progress(progress, reader, source)
     rows = 0
     last_line = 0
     try:
-        for chunk in _chunks(reader, chunk_size):
-            last_line = chunk[-1].line
-            texts = [_row_text(record, text_field) for record in chunk]
-            targets: list[str] | str | None = target
-            if target_column:
-                targets = [_row_text(record, target_column) for record in chunk]
-            predictions = classifier.predict(texts, targets, batch_size=batch_size)
-            for record, prediction in zip(chunk, predictions, strict=True):
-                writer.write(record, prediction)
-                label_counts[prediction.label] += 1
-            rows += len(chunk)
-            bar.update(len(chunk))
-        if partial_path is not None:
-            output_stream.close()
-            os.replace(partial_path, output_path)
-            partial_path = None
+        with removed_on_sigterm(partial_path) if partial_path else nullcontext():
+            for chunk in _chunks(reader, chunk_size):
+                last_line = chunk[-1].line
+                for record in chunk:
+                    writer.check(record)
+                texts = [_row_text(record, text_field) for record in chunk]
+                targets: list[str] | str | None = target
+                if target_column:
+                    targets = [_row_text(record, target_column) for record in chunk]
+                predictions = classifier.predict(texts, targets, batch_size=batch_size)
+                for record, prediction in zip(chunk, predictions, strict=True):
+                    writer.write(record, prediction)
+                    label_counts[prediction.label] += 1
+                rows += len(chunk)
+                bar.update(len(chunk))
+            if partial_path is not None:
+                output_stream.close()
+                writer.rewrite_with_full_header(partial_path)
+                os.replace(partial_path, output_path)
+                partial_path = None
     except BaseException as error:
         if partial_path is not None:
             output_stream.close()

@@ -89,6 +89,13 @@ def predict(
     output_format: Annotated[
         str | None, typer.Option(help="jsonl or csv (default: by extension)")
     ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option(
+            help="Put this before the prediction fields (--prefix pred_ writes pred_label, "
+            "pred_score, ...), for input that has its own label or score fields"
+        ),
+    ] = "",
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
@@ -133,6 +140,7 @@ def predict(
             chunk_size=chunk_size,
             overwrite=overwrite,
             progress=sys.stderr.isatty() if progress is None else progress,
+            prefix=prefix,
         )
     except PredictionInterrupted as error:
         typer.echo(f"error: {error}", err=True)

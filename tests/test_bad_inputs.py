@@ -161,3 +161,144 @@ def test_records_reader_formats_and_locations(tmp_path):
     (tmp_path / "short.csv").write_text("text,label\nonly text\n")
     with pytest.raises(DataError, match=r"short\.csv line 2: 1 fewer cells than the header"):
         list(RecordReader(tmp_path / "short.csv"))
+
+
+# ------------------------------------------------------------ 4. predict keeps the input's fields
+
+
+def test_predict_refuses_to_overwrite_an_input_field_and_prefix_keeps_both(framing_run, tmp_path):
+    source = tmp_path / "gold.jsonl"
+    source.write_text(
+        '{"text": "Moscow denied the report.", "label": "denial", "score": 5}\n'
+        '{"text": "Kyiv proposed talks.", "label": "diplomatic_proposal", "score": 4}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    out.write_text("an earlier result\n")
+    result = invoke("predict", framing_run, source, "-o", out, "--overwrite")
+    assert_user_error(
+        result, "gold.jsonl line 1: the input already has a field 'label'", "--prefix"
+    )
+    assert out.read_text() == "an earlier result\n"
+    result = invoke("predict", framing_run, source, "-o", out, "--overwrite", "--prefix", "pred_")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["label"] for row in rows] == ["denial", "diplomatic_proposal"]  # gold kept
+    assert [row["score"] for row in rows] == [5, 4]
+    assert all({"pred_label", "pred_score", "pred_scores", "pred_labels"} <= set(r) for r in rows)
+
+
+def test_predict_csv_refuses_a_score_column_clash(framing_run, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("text,score_denial\nMoscow denied it.,0.5\n")
+    result = invoke("predict", framing_run, source, "-o", tmp_path / "out.csv")
+    assert_user_error(result, "in.csv line 2: the input already has a field 'score_denial'")
+    assert not (tmp_path / "out.csv").exists()
+
+
+# ------------------------------------------------------------ 8. output formats, modes, SIGTERM
+
+
+def test_predict_refuses_an_output_extension_it_cannot_write(framing_run, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("Moscow denied it.\n")
+    for name in ("out.parquet", "out.xlsx"):
+        result = invoke("predict", framing_run, source, "-o", tmp_path / name)
+        assert_user_error(result, f"{name}: predict cannot write", "--output-format")
+        assert not (tmp_path / name).exists()
+    result = invoke(
+        "predict", framing_run, source, "-o", tmp_path / "out.data", "--output-format", "jsonl"
+    )
+    assert result.exit_code == 0 and json.loads((tmp_path / "out.data").read_text())["label"]
+
+
+def test_csv_output_keeps_fields_that_only_later_rows_have(framing_run, tmp_path):
+    import csv
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"id": 1, "text": "Moscow denied it."}\n'
+        '{"id": 2, "text": "Kyiv proposed talks.", "source": "TASS"}\n'
+        '{"id": 3, "text": "Rain fell.", "lang": "en"}\n'
+    )
+    out = tmp_path / "out.csv"
+    result = invoke("predict", framing_run, source, "-o", out, "--chunk-size", "1")
+    assert result.exit_code == 0, result.output
+    with out.open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0])[:4] == ["id", "text", "source", "lang"]
+    assert list(rows[0])[4:6] == ["label", "score"]
+    assert [row["source"] for row in rows] == ["", "TASS", ""]
+    assert [row["lang"] for row in rows] == ["", "", "en"]
+    assert all(row["label"] for row in rows)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "out.csv"]
+    # on standard output the header cannot be rewritten: an error, not a dropped field
+    result = invoke("predict", framing_run, source, "--output-format", "csv")
+    assert result.exit_code == 2 and "field 'source' is not among the earlier rows' fields" in (
+        result.output
+    )
+
+
+SIGTERM_DURING_PREDICT = """
+import os, signal, sys
+from stanceframe.model.classifier import Prediction
+from stanceframe.model.files import predict_file
+
+class Slow:
+    labels = ["a", "b"]
+    calls = 0
+    def predict(self, texts, targets=None, batch_size=32):
+        Slow.calls += 1
+        if Slow.calls == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return [Prediction("a", 0.9, {"a": 0.9, "b": 0.1}, ["a"]) for _ in texts]
+
+predict_file(Slow(), sys.argv[1], sys.argv[2], chunk_size=2)
+"""
+
+
+def test_sigterm_during_predict_leaves_no_partial_file_and_exits_143(tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.txt"
+    source.write_text("one\ntwo\nthree\nfour\nfive\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    completed = subprocess.run(
+        [sys.executable, "-c", SIGTERM_DURING_PREDICT, str(source), str(out_dir / "out.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 143, completed.stderr[-2000:]
+    assert list(out_dir.iterdir()) == []  # no .out.jsonl.*.partial left behind
+
+
+SIGTERM_DURING_STAGED_FOLDER = """
+import os, signal, sys
+from pathlib import Path
+from stanceframe.atomic import staged_folder
+
+with staged_folder(Path(sys.argv[1])) as staging:
+    (staging / "half.json").write_text("{")
+    os.kill(os.getpid(), signal.SIGTERM)
+    (staging / "never.json").write_text("{}")
+"""
+
+
+def test_sigterm_while_writing_a_report_folder_leaves_nothing_behind(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "old.json").write_text("kept")
+    completed = subprocess.run(
+        [sys.executable, "-c", SIGTERM_DURING_STAGED_FOLDER, str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 143, completed.stderr[-2000:]
+    assert [path.name for path in tmp_path.iterdir()] == ["report"]  # no hidden staging folder
+    assert [path.name for path in target.iterdir()] == ["old.json"]
