@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -22,12 +21,20 @@ from stanceframe.model.backends import (
     TorchBackend,
     resolve_device,
 )
+from stanceframe.run_files import (
+    META_FILE,
+    check_labels,
+    check_tokenizer,
+    check_weights,
+    config_labels,
+    read_json,
+    read_meta,
+)
 
 if TYPE_CHECKING:
     from stanceframe.model.document import DocumentResult
 
 logger = logging.getLogger(__name__)
-META_FILE = "stanceframe.json"
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -49,18 +56,17 @@ class Prediction:
 
 def _read_run_meta(run_dir: Path) -> dict[str, Any]:
     """stanceframe's metadata, or what can be read from a plain Hugging Face model folder."""
-    meta_path = run_dir / META_FILE
-    if meta_path.is_file():
-        return json.loads(meta_path.read_text(encoding="utf-8"))
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
+    if (run_dir / META_FILE).is_file():
+        meta = read_meta(run_dir)
+        check_labels(run_dir, meta["labels"])
+        return meta
+    if not (run_dir / "config.json").is_file():
         raise RunDirError(f"{run_dir}: not a run directory (no {META_FILE} and no config.json)")
-    hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    id2label = hf_config.get("id2label") or {}
-    labels = [id2label[key] for key in sorted(id2label, key=int)]
+    labels = config_labels(run_dir)
+    problem_type = read_json(run_dir / "config.json").get("problem_type")
     return {
         "labels": labels,
-        "multi_label": hf_config.get("problem_type") == "multi_label_classification",
+        "multi_label": problem_type == "multi_label_classification",
         "input": {"target_column": None},
         "max_length": 512,
         "inference": {},
@@ -116,6 +122,9 @@ class Classifier:
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
         meta = _read_run_meta(run_path)
+        check_tokenizer(run_path)
+        if backend == "torch":
+            check_weights(run_path)
         if threads:
             torch.set_num_threads(threads)
         tokenizer = AutoTokenizer.from_pretrained(run_path)

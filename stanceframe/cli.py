@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -155,33 +154,38 @@ def predict(
 @app.command()
 def info(run: Annotated[Path, typer.Argument(help="A run directory")]) -> None:
     """Show a run's task, labels, data, scores and library versions."""
-    from stanceframe.training.run_dir import read_meta
+    from stanceframe.run_files import read_json, read_meta
 
     try:
         meta = read_meta(run)
+        metrics_path = run / "metrics.json"
+        metrics = read_json(metrics_path) if metrics_path.is_file() else {}
     except StanceframeError as error:
         _fail(error)
-    metrics_path = run / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    training = meta.get("training") or {}
     typer.echo(f"run:        {run}")
     typer.echo(
-        f"task:       {meta['task']}  ({'multi-label' if meta['multi_label'] else 'single-label'})"
+        f"task:       {meta.get('task', '?')}  "
+        f"({'multi-label' if meta.get('multi_label') else 'single-label'})"
     )
     typer.echo(f"labels:     {', '.join(meta['labels'])}")
-    if meta["input"].get("target_column"):
+    if meta.get("input", {}).get("target_column"):
         typer.echo(f"input:      text + target (column {meta['input']['target_column']!r})")
-    typer.echo(f"base model: {meta['base_model']}  (max {meta['max_length']} tokens)")
+    typer.echo(f"base model: {meta.get('base_model', '?')}  (max {meta.get('max_length')} tokens)")
     typer.echo(
-        f"created:    {meta['created_at']}  steps {meta['training']['global_step']}  "
-        f"device {meta['training']['device']}"
+        f"created:    {meta.get('created_at', '?')}  steps {training.get('global_step', '?')}  "
+        f"device {training.get('device', '?')}"
     )
     if meta.get("temperature"):
         typer.echo(f"calibrated: temperature {meta['temperature']:.3f}")
-    for split, fingerprint in meta["data"].items():
-        typer.echo(f"data {split:<5} {fingerprint['rows']:>6} rows  {fingerprint['source']}")
-    for split, scores in metrics.items():
-        typer.echo(f"{split:<5} macro-F1 {scores['macro_f1']:.3f}  n={scores['n']}")
-    versions = ", ".join(f"{name} {version}" for name, version in meta["versions"].items())
+    for split, fingerprint in (meta.get("data") or {}).items():
+        typer.echo(
+            f"data {split:<5} {fingerprint.get('rows', '?'):>6} rows  {fingerprint.get('source')}"
+        )
+    for split, scores in (metrics if isinstance(metrics, dict) else {}).items():
+        if isinstance(scores, dict) and "macro_f1" in scores:
+            typer.echo(f"{split:<5} macro-F1 {scores['macro_f1']:.3f}  n={scores.get('n')}")
+    versions = ", ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
     typer.echo(f"versions:   {versions}")
 
 

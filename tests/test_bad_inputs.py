@@ -302,3 +302,78 @@ def test_sigterm_while_writing_a_report_folder_leaves_nothing_behind(tmp_path):
     assert completed.returncode == 143, completed.stderr[-2000:]
     assert [path.name for path in tmp_path.iterdir()] == ["report"]  # no hidden staging folder
     assert [path.name for path in target.iterdir()] == ["old.json"]
+
+
+# ------------------------------------------------------------ 3. a damaged run folder
+
+
+def damaged_run(framing_run, tmp_path, damage):
+    run = shutil.copytree(framing_run, tmp_path / "run")
+    damage(run)
+    return run
+
+
+def truncate(path, keep):
+    path.write_bytes(path.read_bytes()[:keep])
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda run: (run / "tokenizer.json").unlink(), "no tokenizer files"),
+        (lambda run: (run / "model.safetensors").unlink(), "model.safetensors: missing"),
+        (lambda run: (run / "model.safetensors").write_bytes(b""), "model.safetensors: empty"),
+        (lambda run: truncate(run / "model.safetensors", -1000), "model.safetensors: truncated"),
+        (lambda run: truncate(run / "model.safetensors", 4), "model.safetensors: truncated"),
+        (lambda run: truncate(run / "config.json", 40), "config.json line"),
+        (lambda run: truncate(run / "stanceframe.json", 40), "stanceframe.json line"),
+        (lambda run: (run / "stanceframe.json").write_text("[]"), "stanceframe.json: damaged"),
+    ],
+    ids=[
+        "no-tokenizer",
+        "no-weights",
+        "empty-weights",
+        "truncated-weights",
+        "truncated-weights-header",
+        "corrupt-config",
+        "corrupt-meta",
+        "meta-not-an-object",
+    ],
+)
+def test_a_damaged_run_is_a_run_dir_error_naming_the_file(framing_run, tmp_path, damage, message):
+    from stanceframe import Classifier
+    from stanceframe.errors import RunDirError
+
+    run = damaged_run(framing_run, tmp_path, damage)
+    with pytest.raises(RunDirError, match=message):
+        Classifier.load(run, device="cpu")
+    source = tmp_path / "in.txt"
+    source.write_text("Moscow denied it.\n")
+    assert_user_error(invoke("predict", run, source), message)
+
+
+def test_labels_must_match_the_models_id2label(framing_run, tmp_path):
+    def swap_labels(run):
+        meta = json.loads((run / "stanceframe.json").read_text())
+        meta["labels"] = list(reversed(meta["labels"]))
+        (run / "stanceframe.json").write_text(json.dumps(meta))
+
+    run = damaged_run(framing_run, tmp_path, swap_labels)
+    source = tmp_path / "in.txt"
+    source.write_text("Moscow denied it.\n")
+    result = invoke("predict", run, source)
+    assert_user_error(result, "stanceframe.json: field 'labels'", "does not match config.json")
+
+
+def test_info_on_a_corrupt_run_names_the_file(framing_run, tmp_path):
+    run = damaged_run(framing_run, tmp_path, lambda run: truncate(run / "stanceframe.json", 40))
+    assert_user_error(invoke("info", run), "stanceframe.json line", "not valid JSON")
+    run = shutil.copytree(framing_run, tmp_path / "run2")
+    (run / "metrics.json").write_text("{")
+    assert_user_error(invoke("info", run), "metrics.json line 1")
+    (run / "metrics.json").unlink()
+    meta = json.loads((run / "stanceframe.json").read_text())
+    del meta["training"], meta["data"]
+    (run / "stanceframe.json").write_text(json.dumps(meta))
+    result = invoke("info", run)
+    assert result.exit_code == 0 and "labels:" in result.output, result.output

@@ -15,8 +15,8 @@ from typing import Any
 
 from stanceframe.atomic import replace_folder
 from stanceframe.errors import RunDirError
+from stanceframe.run_files import META_FILE, read_meta  # noqa: F401 - callers import them here
 
-META_FILE = "stanceframe.json"
 FORMAT_VERSION = 1
 
 
@@ -96,10 +96,3 @@ def write_json(path: Path, content: Any) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, path)
-
-
-def read_meta(run_dir: Path) -> dict[str, Any]:
-    meta_path = Path(run_dir) / META_FILE
-    if not meta_path.is_file():
-        raise RunDirError(f"{run_dir}: not a stanceframe run ({META_FILE} is missing)")
-    return json.loads(meta_path.read_text(encoding="utf-8"))
