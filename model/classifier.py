@@ -161,8 +161,12 @@ class Classifier:
     def _check_inputs(
         self, texts: Sequence[str], targets: Sequence[str] | str | None
     ) -> list[str] | None:
+        if texts is None:
+            raise ValueError("texts is None; pass a list of strings")
         if isinstance(texts, str):
             raise ValueError("texts must be a list of strings, not one string")
+        if not hasattr(texts, "__len__") or not hasattr(texts, "__getitem__"):
+            raise ValueError(f"texts must be a list of strings, not {type(texts).__name__}")
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"texts[{index}] is {type(text).__name__}, not a string")
@@ -174,6 +178,12 @@ class Classifier:
                     "this is a stance model: pass targets (one per text, or one for all)"
                 )
             return None
+        if not self.needs_target:
+            # Pairing each text with a target would change every label without a word of warning.
+            raise ValueError(
+                "this run labels texts on their own (it was trained without targets); "
+                "leave out targets"
+            )
         if isinstance(targets, str):
             targets = [targets] * len(texts)
         if len(targets) == 1 and len(texts) != 1:

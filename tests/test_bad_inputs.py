@@ -377,3 +377,29 @@ def test_info_on_a_corrupt_run_names_the_file(framing_run, tmp_path):
     (run / "stanceframe.json").write_text(json.dumps(meta))
     result = invoke("info", run)
     assert result.exit_code == 0 and "labels:" in result.output, result.output
+
+
+# ------------------------------------------------------------ 5. Classifier.predict's inputs
+
+
+def test_targets_for_a_run_trained_without_them_are_refused(framing_run, stance_run):
+    from stanceframe import Classifier
+
+    framing = Classifier.load(framing_run, device="cpu")
+    with pytest.raises(ValueError, match="trained without targets"):
+        framing.predict(["Moscow denied it."], targets=["NATO"])
+    with pytest.raises(ValueError, match="trained without targets"):
+        framing.predict_proba(["Moscow denied it."], targets="NATO")
+    stance = Classifier.load(stance_run, device="cpu")
+    with pytest.raises(ValueError, match="pass targets"):
+        stance.predict(["NATO keeps Europe safe."])
+
+
+def test_predict_none_is_a_clear_error(framing_run):
+    from stanceframe import Classifier
+
+    classifier = Classifier.load(framing_run, device="cpu")
+    with pytest.raises(ValueError, match="texts is None; pass a list of strings"):
+        classifier.predict(None)
+    with pytest.raises(ValueError, match="texts must be a list of strings, not int"):
+        classifier.predict(7)
