@@ -403,3 +403,63 @@ def test_predict_none_is_a_clear_error(framing_run):
         classifier.predict(None)
     with pytest.raises(ValueError, match="texts must be a list of strings, not int"):
         classifier.predict(7)
+
+
+# ------------------------------------------------------------ 6. a failed start leaves nothing
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ({"base": "/nonexistent/models/minilm", "random_init": None}, "no such folder"),
+        ({"base": "NOT-A-MODEL", "random_init": None}, "is not a model folder"),
+        ({"max_length": 1024}, "model.max_length: 1024 is more than"),
+    ],
+    ids=["bad-base-path", "base-not-a-model", "max-length-beyond-positions"],
+)
+def test_a_bad_model_setting_fails_before_the_staging_folder_exists(
+    tmp_path, monkeypatch, model, message
+):
+    from stanceframe.errors import ConfigError
+    from stanceframe.training import train
+    from stanceframe.training.run_dir import staging_dir
+    from tests.conftest import TINY_MODEL, tiny_config
+
+    (tmp_path / "NOT-A-MODEL").mkdir()
+    (tmp_path / "NOT-A-MODEL" / "notes.txt").write_text("not a model")
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "run"
+    with pytest.raises(ConfigError, match=message):
+        train(tiny_config(run_dir, model={**TINY_MODEL, **model}))
+    assert not run_dir.exists() and not staging_dir(run_dir).exists()
+
+
+@pytest.mark.parametrize("steps", [-20, 0])
+def test_max_steps_must_be_minus_one_or_positive(tmp_path, steps):
+    from stanceframe.errors import ConfigError
+    from tests.conftest import tiny_config
+
+    with pytest.raises(ConfigError, match=r"training\.max_steps: .*must be -1 .* or a positive"):
+        tiny_config(tmp_path / "run", training={"max_steps": steps})
+
+
+def test_an_empty_staging_folder_does_not_block_the_next_run(tmp_path):
+    from stanceframe.errors import RunDirError
+    from stanceframe.training import train
+    from stanceframe.training.run_dir import staging_dir
+    from tests.conftest import tiny_config
+
+    run_dir = tmp_path / "run"
+    staging_dir(run_dir).mkdir()  # what a start that failed used to leave
+    config = tiny_config(run_dir, training={"max_steps": 2, "eval_steps": 2})
+    with pytest.raises(RunDirError, match="no checkpoint"):
+        train(config, resume=True)
+    assert train(config).global_step == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
+    # a staging folder that holds anything else is not taken for a failed start
+    other = tmp_path / "other"
+    staging_dir(other).mkdir()
+    (staging_dir(other) / "mine.txt").write_text("precious")
+    with pytest.raises(RunDirError, match="an interrupted run is there"):
+        train(tiny_config(other, training={"max_steps": 2, "eval_steps": 2}))
+    assert (staging_dir(other) / "mine.txt").read_text() == "precious"

@@ -33,11 +33,16 @@ def has_checkpoint(run_dir: Path) -> bool:
     return folder.is_dir() and any(folder.glob("checkpoint-*"))
 
 
-def prepare(run_dir: Path, *, overwrite: bool, resume: bool, main_process: bool = True) -> Path:
-    """Check that training may write this run, and return the staging folder to train in.
+def _nothing_to_resume(run_dir: Path) -> bool:
+    """Whether RUN.partial holds only what a start that failed before its first complete
+    checkpoint leaves (an empty folder, say), which a new start may replace."""
+    own = {"metrics.jsonl", "checkpoints"}
+    files = staging_dir(run_dir).iterdir()
+    return not has_checkpoint(run_dir) and all(path.name in own for path in files)
 
-    Every process of a distributed run makes the checks; only the main process changes files.
-    """
+
+def check_start(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
+    """Raise if training may not write this run; changes nothing, so it can run first of all."""
     staging = staging_dir(run_dir)
     if resume:
         if not has_checkpoint(run_dir):
@@ -49,17 +54,29 @@ def prepare(run_dir: Path, *, overwrite: bool, resume: bool, main_process: bool 
                 f"{run_dir}: a finished run is already there; resuming would replace it. "
                 "Add --overwrite to replace it, or set run_dir to another folder"
             )
-        return staging
+        return
     if run_dir.exists() and not overwrite:
         raise RunDirError(
             f"{run_dir}: the run directory exists; pass --overwrite to replace it, "
             "or set run_dir (--set run_dir=...) to another folder"
         )
-    if staging.exists() and not overwrite:
+    if staging.exists() and not overwrite and not _nothing_to_resume(run_dir):
         raise RunDirError(
             f"{staging}: an interrupted run is there; pass --resume to continue it, "
             "or --overwrite to start afresh"
         )
+
+
+def prepare(run_dir: Path, *, overwrite: bool, resume: bool, main_process: bool = True) -> Path:
+    """Check that training may write this run, and return the staging folder to train in.
+
+    A staging folder with nothing to resume from (a start that failed) is replaced. Every process
+    of a distributed run makes the checks; only the main process changes files.
+    """
+    check_start(run_dir, overwrite=overwrite, resume=resume)
+    staging = staging_dir(run_dir)
+    if resume:
+        return staging
     if main_process:
         if staging.exists():
             shutil.rmtree(staging)

@@ -240,13 +240,15 @@ def train(
     plan = plan_device(config.training)
     # Under torchrun / accelerate launch every process runs this function; the main one writes the run.
     main_process = int(os.environ.get("RANK", "0")) == 0
-    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
+    # Everything that can refuse the start does so before RUN.partial is made or touched.
+    runs.check_start(run_dir, overwrite=overwrite, resume=resume)
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
 
     # The classification head is initialised inside build_model: seed first, or two runs differ.
     set_seed(config.training.seed)
     model, tokenizer = build_model(config.model, data.label_names, config.data.multi_label)
+    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
     train_set = encode_split(data.train, tokenizer, config, data.label_names)
     dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
     threshold = config.inference.threshold
