@@ -37,6 +37,10 @@ def train(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run from its last checkpoint")
     ] = False,
+    force_resume: Annotated[
+        bool,
+        typer.Option(help="--resume even though the config or data changed since the run started"),
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory")] = False,
     report: Annotated[
         bool, typer.Option(help="Write evaluation reports for dev and test into RUN/report")
@@ -50,7 +54,9 @@ def train(
     overrides = list(set_ or []) + ([f"run_dir={run_dir}"] if run_dir else [])
     try:
         run_config = load_config(config, overrides)
-        result = train_run(run_config, overwrite=overwrite, resume=resume)
+        result = train_run(
+            run_config, overwrite=overwrite, resume=resume, force_resume=force_resume
+        )
     except StanceframeError as error:
         _fail(error)
     if int(os.environ.get("RANK", "0")) != 0:

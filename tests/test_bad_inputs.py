@@ -463,3 +463,68 @@ def test_an_empty_staging_folder_does_not_block_the_next_run(tmp_path):
     with pytest.raises(RunDirError, match="an interrupted run is there"):
         train(tiny_config(other, training={"max_steps": 2, "eval_steps": 2}))
     assert (staging_dir(other) / "mine.txt").read_text() == "precious"
+
+
+# ------------------------------------------------------------ 7. --resume after kill -9
+
+
+class StopAt:
+    def __init__(self, step: int):
+        from transformers import TrainerCallback
+
+        class _Stop(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step == step:
+                    raise KeyboardInterrupt
+
+        self.callback = _Stop()
+
+
+def test_resume_skips_a_half_written_checkpoint_and_refuses_changed_settings(tmp_path):
+    from stanceframe.errors import ConfigError
+    from stanceframe.training import train
+    from stanceframe.training.run_dir import checkpoints_dir
+    from tests.conftest import tiny_config
+
+    data_file = tmp_path / "train.jsonl"
+    shutil.copy(FIXTURES / "framing_small.jsonl", data_file)
+    run_dir = tmp_path / "run"
+    data = {"train": str(data_file), "test": str(data_file)}
+    config = tiny_config(run_dir, data=data)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, extra_callbacks=[StopAt(10).callback])
+    latest = checkpoints_dir(run_dir) / "checkpoint-8"
+    assert (checkpoints_dir(run_dir) / "checkpoint-4").is_dir() and latest.is_dir()
+    # kill -9 while checkpoint-8 was being saved: trainer_state.json (written last) is missing
+    (latest / "trainer_state.json").unlink()
+
+    changed = tiny_config(run_dir, data=data, training={"learning_rate": 5e-4})
+    with pytest.raises(ConfigError, match=r"training\.learning_rate 0\.001 -> 0\.0005"):
+        train(changed, resume=True)
+    with data_file.open("a") as stream:
+        stream.write('{"text": "One more row.", "label": "other"}\n')
+    with pytest.raises(ConfigError, match=r"train data changed \(.*rows 34 -> 35"):
+        train(config, resume=True)
+    result = train(config, resume=True, force_resume=True)
+    assert result.global_step == 12
+    meta = json.loads((run_dir / "stanceframe.json").read_text())
+    assert any("--force-resume" in warning for warning in meta["training"]["warnings"])
+    assert (
+        "resumed with --force-resume after changes: train data changed"
+        in (run_dir / "README.md").read_text()
+    )
+
+
+def test_resume_falls_back_from_truncated_weights(tmp_path):
+    from stanceframe.training import train
+    from stanceframe.training.run_dir import checkpoints_dir, last_checkpoint
+    from tests.conftest import tiny_config
+
+    run_dir = tmp_path / "run"
+    config = tiny_config(run_dir)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, extra_callbacks=[StopAt(10).callback])
+    weights = checkpoints_dir(run_dir) / "checkpoint-8" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    assert last_checkpoint(run_dir).name == "checkpoint-4"
+    assert train(config, resume=True).global_step == 12
