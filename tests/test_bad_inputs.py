@@ -528,3 +528,13 @@ def test_resume_falls_back_from_truncated_weights(tmp_path):
     weights.write_bytes(weights.read_bytes()[:1000])
     assert last_checkpoint(run_dir).name == "checkpoint-4"
     assert train(config, resume=True).global_step == 12
+
+
+# ------------------------------------------------------------ 8. a finished run's file modes
+
+
+def test_a_finished_runs_weights_get_the_usual_permissions(framing_run):
+    from stanceframe.atomic import file_mode
+
+    assert (framing_run / "model.safetensors").stat().st_mode & 0o777 == file_mode()
+    assert not (framing_run / "start.json").exists()

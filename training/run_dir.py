@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from stanceframe.atomic import replace_folder
+from stanceframe.atomic import file_mode, removed_on_sigterm, replace_folder
 from stanceframe.errors import ConfigError, RunDirError
 from stanceframe.run_files import (  # noqa: F401 - META_FILE and read_meta: callers import them here
     META_FILE,
@@ -204,6 +204,11 @@ def finalize(staging: Path, run_dir: Path) -> None:
     """Drop checkpoints and move the staging folder into place, replacing an old run last."""
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / START_FILE).unlink(missing_ok=True)
+    # safetensors writes the weights private (0600); a finished run gets the usual permissions.
+    mode = file_mode()
+    for path in staging.iterdir():
+        if path.is_file():
+            path.chmod(mode)
     replace_folder(staging, run_dir)
 
 
@@ -228,5 +233,11 @@ def library_versions() -> dict[str, str]:
 
 def write_json(path: Path, content: Any) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    with removed_on_sigterm(temporary):
+        try:
+            text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
