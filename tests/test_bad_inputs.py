@@ -515,19 +515,24 @@ def test_resume_skips_a_half_written_checkpoint_and_refuses_changed_settings(tmp
     )
 
 
-def test_resume_falls_back_from_truncated_weights(tmp_path):
-    from stanceframe.training import train
+def test_the_last_complete_checkpoint_is_found_past_damaged_ones(framing_run, tmp_path):
     from stanceframe.training.run_dir import checkpoints_dir, last_checkpoint
-    from tests.conftest import tiny_config
 
     run_dir = tmp_path / "run"
-    config = tiny_config(run_dir)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, extra_callbacks=[StopAt(10).callback])
-    weights = checkpoints_dir(run_dir) / "checkpoint-8" / "model.safetensors"
+    for step in (4, 8, 12, 16):
+        checkpoint = checkpoints_dir(run_dir) / f"checkpoint-{step}"
+        checkpoint.mkdir(parents=True)
+        shutil.copy(framing_run / "model.safetensors", checkpoint)
+        (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    assert last_checkpoint(run_dir).name == "checkpoint-16"
+    damaged = checkpoints_dir(run_dir)
+    (damaged / "checkpoint-16" / "trainer_state.json").write_text('{"global_st')  # cut short
+    weights = damaged / "checkpoint-12" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
+    (damaged / "checkpoint-8" / "model.safetensors").unlink()
     assert last_checkpoint(run_dir).name == "checkpoint-4"
-    assert train(config, resume=True).global_step == 12
+    (damaged / "checkpoint-4" / "trainer_state.json").unlink()
+    assert last_checkpoint(run_dir) is None
 
 
 # ------------------------------------------------------------ 8. a finished run's file modes
