@@ -5,7 +5,6 @@ macro-F1 and accuracy, an exact McNemar test on who is right, and the rows where
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,11 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
-from stanceframe.atomic import replace_folder
+from stanceframe.atomic import staged_folder, write_marker
 from stanceframe.errors import DataError
 from stanceframe.eval import bootstrap
 from stanceframe.eval.evaluate import SplitPredictions, point_scores, predict_split
-from stanceframe.eval.report import check_writable, staging_folder
+from stanceframe.eval.report import check_writable
 from stanceframe.eval.run_data import data_config, load_eval_split, load_run_splits
 from stanceframe.model.classifier import Classifier
 from stanceframe.training.data import Split
@@ -250,11 +249,14 @@ def render_comparison_markdown(comparison: Comparison, shown: int = 50) -> str:
 def write_comparison(
     comparison: Comparison, out_dir: str | Path, *, overwrite: bool = False
 ) -> Path:
-    """comparison.json, comparison.md and disagreements.jsonl in a folder, written atomically."""
+    """comparison.json, comparison.md and disagreements.jsonl in a folder, written atomically.
+
+    It never replaces either run compared, nor a folder that stanceframe did not write.
+    """
     out_path = Path(out_dir)
-    check_writable(out_path, overwrite)
-    staging = staging_folder(out_path)
-    try:
+    runs = [Path(comparison.summary[side]["path"]) for side in ("a", "b")]
+    check_writable(out_path, overwrite, runs)
+    with staged_folder(out_path) as staging:
         (staging / "comparison.json").write_text(
             json.dumps(comparison.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
@@ -264,8 +266,5 @@ def write_comparison(
         with (staging / "disagreements.jsonl").open("w", encoding="utf-8") as output:
             for item in comparison.disagreements:
                 output.write(json.dumps(item, ensure_ascii=False) + "\n")
-        replace_folder(staging, out_path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        write_marker(staging, "comparison")
     return out_path

@@ -8,14 +8,11 @@ reports that `stanceframe train` leaves in a finished run.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stanceframe.atomic import replace_folder
-from stanceframe.errors import OutputExistsError
+from stanceframe.atomic import check_replaceable, staged_folder, write_marker
 from stanceframe.eval import bootstrap
 from stanceframe.eval.evaluate import Evaluation, evaluate_split, run_reference
 from stanceframe.eval.render import draw_figures, render_html, render_markdown
@@ -64,24 +61,9 @@ def _prediction_rows(evaluation: Evaluation):
         yield row
 
 
-def staging_folder(out_dir: Path) -> Path:
-    """An empty folder beside out_dir, to be renamed onto it when complete."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent)
-    )
-    # mkdtemp makes the folder private (0700); a report folder gets the usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
-    return staging
-
-
-def check_writable(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{out_dir}: already exists; pass --overwrite to replace it, or choose another --out"
-        )
+def check_writable(out_dir: Path, overwrite: bool, protect: Sequence[Path] = ()) -> None:
+    """Refuse an --out folder that exists (without --overwrite) or that stanceframe did not write."""
+    check_replaceable(out_dir, overwrite, protect=protect)
 
 
 def write_report(
@@ -90,11 +72,12 @@ def write_report(
     *,
     overwrite: bool = False,
     command: str | None = None,
+    protect: Sequence[Path] = (),
 ) -> WrittenReport:
+    """Write one report folder; `protect` names folders it must never replace (the run)."""
     out_path = Path(out_dir)
-    check_writable(out_path, overwrite)
-    staging = staging_folder(out_path)
-    try:
+    check_writable(out_path, overwrite, protect)
+    with staged_folder(out_path) as staging:
         drawn = draw_figures(evaluation)
         (staging / "figures").mkdir()
         for figure in drawn:
@@ -111,10 +94,7 @@ def write_report(
         (staging / "report.html").write_text(
             render_html(evaluation, drawn, command), encoding="utf-8"
         )
-        replace_folder(staging, out_path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        write_marker(staging, "report")
     return WrittenReport(out_path, evaluation)
 
 
@@ -145,7 +125,7 @@ def evaluate_run(
     )
     split = load_eval_split(data, classifier, settings)
     out_path = Path(out_dir) if out_dir else run_path / REPORT_FOLDER / split.name
-    check_writable(out_path, overwrite)  # before the slow part
+    check_writable(out_path, overwrite, [run_path])  # before the slow part
     reference = run_reference(
         run_path, classifier.labels, classifier.multi_label, baselines=baselines
     )
@@ -157,7 +137,9 @@ def evaluate_run(
         seed=seed,
         batch_size=batch_size,
     )
-    return write_report(evaluation, out_path, overwrite=overwrite, command=command)
+    return write_report(
+        evaluation, out_path, overwrite=overwrite, command=command, protect=[run_path]
+    )
 
 
 def write_run_reports(
@@ -179,7 +161,7 @@ def write_run_reports(
     loaded = run_splits[0]
     splits = [split for split in (loaded.dev, loaded.test) if split is not None]
     for split in splits:
-        check_writable(base / split.name, overwrite)
+        check_writable(base / split.name, overwrite, [run_path])
     classifier = Classifier.load(run_path, device=device)
     reference = run_reference(
         run_path,
@@ -199,6 +181,12 @@ def write_run_reports(
             batch_size=batch_size,
         )
         written.append(
-            write_report(evaluation, base / split.name, overwrite=overwrite, command=command)
+            write_report(
+                evaluation,
+                base / split.name,
+                overwrite=overwrite,
+                command=command,
+                protect=[run_path],
+            )
         )
     return written

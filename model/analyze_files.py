@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from stanceframe.atomic import replace_folder
-from stanceframe.errors import DataError, OutputExistsError
+from stanceframe.atomic import check_replaceable, staged_folder
+from stanceframe.errors import DataError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.document import DocumentResult, Profile, analyze_texts
 from stanceframe.model.document_html import IndexEntry, render_article, render_index
+from stanceframe.records import RecordReader, read_text, source_name
 
 ARTICLE_SUFFIXES = (".txt", ".jsonl")
 MANIFEST_FILE = "analysis.json"
@@ -88,49 +86,26 @@ def _input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
             raise DataError(f"{path}: no such file or folder")
 
 
-def _read_text_file(path: Path) -> str:
-    if str(path) == STDIN:
-        try:
-            return sys.stdin.buffer.read().decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise DataError(
-                f"<stdin>: not valid UTF-8 (byte {error.start}: {error.reason})"
-            ) from None
-    try:
-        # newline="" keeps \r\n as it is, so offsets count the file's own characters.
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not valid UTF-8 (byte {error.start}: {error.reason})") from None
-
-
 def _jsonl_articles(
     path: Path, id_prefix: str, text_field: str, id_field: str, target_field: str | None
 ) -> Iterator[Article]:
-    for number, line in enumerate(_read_text_file(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        source = f"{path} line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{source}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{source}: expected a JSON object with a {text_field!r} field")
-        text = record.get(text_field)
-        if not isinstance(text, str) or not text.strip():
-            problem = "missing" if text_field not in record else "empty or not text"
-            raise DataError(f"{source}: field {text_field!r} is {problem}")
-        raw_id = record.get(id_field)
-        if raw_id is not None and not isinstance(raw_id, (str, int)):
-            raise DataError(f"{source}: field {id_field!r} must be a string or a number")
-        article_id = str(raw_id) if raw_id is not None else f"{id_prefix}-{number}"
-        target = None
-        if target_field:
-            target = record.get(target_field)
-            if not isinstance(target, str) or not target.strip():
-                raise DataError(f"{source}: field {target_field!r} is missing or empty")
-        yield Article(id=article_id, text=text, source=source, target=target)
+    with RecordReader(path, "jsonl") as reader:
+        for row in reader:
+            record, source = row.fields, row.location
+            text = record.get(text_field)
+            if not isinstance(text, str) or not text.strip():
+                problem = "missing" if text_field not in record else "empty or not text"
+                raise DataError(f"{source}: field {text_field!r} is {problem}")
+            raw_id = record.get(id_field)
+            if raw_id is not None and not isinstance(raw_id, (str, int)):
+                raise DataError(f"{source}: field {id_field!r} must be a string or a number")
+            article_id = str(raw_id) if raw_id is not None else f"{id_prefix}-{row.line}"
+            target = None
+            if target_field:
+                target = record.get(target_field)
+                if not isinstance(target, str) or not target.strip():
+                    raise DataError(f"{source}: field {target_field!r} is missing or empty")
+            yield Article(id=article_id, text=text, source=source, target=target)
 
 
 def read_articles(
@@ -146,10 +121,10 @@ def read_articles(
         if path.suffix.lower() == ".jsonl":
             articles = _jsonl_articles(path, id_prefix, text_field, id_field, target_field)
         else:
-            text = _read_text_file(path)
+            text = read_text(path)
+            source = source_name(path)
             if not text.strip():
-                raise DataError(f"{'<stdin>' if str(path) == STDIN else path}: the text is empty")
-            source = "<stdin>" if str(path) == STDIN else str(path)
+                raise DataError(f"{source}: the text is empty")
             articles = iter([Article(id=id_prefix, text=text, source=source)])
         for article in articles:
             if article.id in seen:
@@ -162,20 +137,6 @@ def read_articles(
 
 
 # ------------------------------------------------------------------ writing results
-
-
-def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.is_file():
-        raise OutputExistsError(f"{out_dir}: is a file; --out takes a folder")
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    if not overwrite:
-        raise OutputExistsError(f"{out_dir}: exists; pass --overwrite to replace it")
-    if not (out_dir / MANIFEST_FILE).is_file():
-        raise OutputExistsError(
-            f"{out_dir}: holds files that stanceframe analyze did not write (no {MANIFEST_FILE}); "
-            "refusing to replace it, choose another --out"
-        )
 
 
 def _file_slug(article_id: str, taken: set[str]) -> str:
@@ -318,57 +279,59 @@ def analyze_files(
     out_dir = Path(out_dir)
     if not inputs:
         raise DataError("no input given: name .txt or .jsonl files, or folders of them")
-    _check_out_dir(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    check_replaceable(
+        out_dir,
+        overwrite,
+        marker=MANIFEST_FILE,
+        writer="stanceframe analyze",
+        protect=[classifier.run_dir, *(path for path in inputs if str(path) != STDIN)],
+    )
     model_name = str(classifier.run_dir)
     summary = AnalyzeSummary(out_dir=out_dir, label_counts=dict.fromkeys(classifier.labels, 0))
     writer: _ResultWriter | None = None
     try:
-        writer = _ResultWriter(staging, classifier.labels, model_name, html)
-        articles = read_articles(
-            inputs, text_field=text_field, id_field=id_field, target_field=target_field
-        )
-        for chunk in _chunks(articles, articles_per_chunk):
-            for article in chunk:
-                _check_target(classifier, article, target, target_field)
-            try:
-                results = analyze_texts(
-                    classifier,
-                    [article.text for article in chunk],
-                    targets=[article.target or target for article in chunk],
-                    ids=[article.id for article in chunk],
-                    batch_size=batch_size,
-                )
-            except ValueError as error:
-                raise DataError(f"{chunk[0].source}: {error}") from error
-            for article, result in zip(chunk, results, strict=True):
-                writer.write(article, result)
-                summary.articles.append(ArticleSummary(article.id, article.source, result.profile))
-                summary.sentences += result.profile.sentences
-                for label, count in result.profile.counts.items():
-                    summary.label_counts[label] += count
-        if not summary.articles:
-            raise DataError(f"{', '.join(map(str, inputs))}: no articles found")
-        writer.close()
-        manifest = {
-            "run": model_name,
-            "inputs": [str(path) for path in inputs],
-            "articles": len(summary.articles),
-            "sentences": summary.sentences,
-            "label_counts": summary.label_counts,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-        summary.files = sorted(path.name for path in staging.iterdir())
-        replace_folder(staging, out_dir)
+        with staged_folder(out_dir) as staging:
+            writer = _ResultWriter(staging, classifier.labels, model_name, html)
+            articles = read_articles(
+                inputs, text_field=text_field, id_field=id_field, target_field=target_field
+            )
+            for chunk in _chunks(articles, articles_per_chunk):
+                for article in chunk:
+                    _check_target(classifier, article, target, target_field)
+                try:
+                    results = analyze_texts(
+                        classifier,
+                        [article.text for article in chunk],
+                        targets=[article.target or target for article in chunk],
+                        ids=[article.id for article in chunk],
+                        batch_size=batch_size,
+                    )
+                except ValueError as error:
+                    raise DataError(f"{chunk[0].source}: {error}") from error
+                for article, result in zip(chunk, results, strict=True):
+                    writer.write(article, result)
+                    summary.articles.append(
+                        ArticleSummary(article.id, article.source, result.profile)
+                    )
+                    summary.sentences += result.profile.sentences
+                    for label, count in result.profile.counts.items():
+                        summary.label_counts[label] += count
+            if not summary.articles:
+                raise DataError(f"{', '.join(map(str, inputs))}: no articles found")
+            writer.close()
+            manifest = {
+                "run": model_name,
+                "inputs": [str(path) for path in inputs],
+                "articles": len(summary.articles),
+                "sentences": summary.sentences,
+                "label_counts": summary.label_counts,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+            summary.files = sorted(path.name for path in staging.iterdir())
     except BaseException:
         for handle in writer.handles if writer else []:
             handle.close()
-        shutil.rmtree(staging, ignore_errors=True)
         raise
     return summary
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -22,12 +21,20 @@ from stanceframe.model.backends import (
     TorchBackend,
     resolve_device,
 )
+from stanceframe.run_files import (
+    META_FILE,
+    check_labels,
+    check_tokenizer,
+    check_weights,
+    config_labels,
+    read_json,
+    read_meta,
+)
 
 if TYPE_CHECKING:
     from stanceframe.model.document import DocumentResult
 
 logger = logging.getLogger(__name__)
-META_FILE = "stanceframe.json"
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -49,18 +56,17 @@ class Prediction:
 
 def _read_run_meta(run_dir: Path) -> dict[str, Any]:
     """stanceframe's metadata, or what can be read from a plain Hugging Face model folder."""
-    meta_path = run_dir / META_FILE
-    if meta_path.is_file():
-        return json.loads(meta_path.read_text(encoding="utf-8"))
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
+    if (run_dir / META_FILE).is_file():
+        meta = read_meta(run_dir)
+        check_labels(run_dir, meta["labels"])
+        return meta
+    if not (run_dir / "config.json").is_file():
         raise RunDirError(f"{run_dir}: not a run directory (no {META_FILE} and no config.json)")
-    hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    id2label = hf_config.get("id2label") or {}
-    labels = [id2label[key] for key in sorted(id2label, key=int)]
+    labels = config_labels(run_dir)
+    problem_type = read_json(run_dir / "config.json").get("problem_type")
     return {
         "labels": labels,
-        "multi_label": hf_config.get("problem_type") == "multi_label_classification",
+        "multi_label": problem_type == "multi_label_classification",
         "input": {"target_column": None},
         "max_length": 512,
         "inference": {},
@@ -120,6 +126,9 @@ class Classifier:
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
         meta = _read_run_meta(run_path)
+        check_tokenizer(run_path)
+        if backend == "torch":
+            check_weights(run_path)
         if threads:
             torch.set_num_threads(threads)
         tokenizer = AutoTokenizer.from_pretrained(run_path)
@@ -156,8 +165,12 @@ class Classifier:
     def _check_inputs(
         self, texts: Sequence[str], targets: Sequence[str] | str | None
     ) -> list[str] | None:
+        if texts is None:
+            raise ValueError("texts is None; pass a list of strings")
         if isinstance(texts, str):
             raise ValueError("texts must be a list of strings, not one string")
+        if not hasattr(texts, "__len__") or not hasattr(texts, "__getitem__"):
+            raise ValueError(f"texts must be a list of strings, not {type(texts).__name__}")
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"texts[{index}] is {type(text).__name__}, not a string")
@@ -169,6 +182,12 @@ class Classifier:
                     "this is a stance model: pass targets (one per text, or one for all)"
                 )
             return None
+        if not self.needs_target:
+            # Pairing each text with a target would change every label without a word of warning.
+            raise ValueError(
+                "this run labels texts on their own (it was trained without targets); "
+                "leave out targets"
+            )
         if isinstance(targets, str):
             targets = [targets] * len(texts)
         if len(targets) == 1 and len(texts) != 1:

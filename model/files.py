@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from stanceframe.atomic import removed_on_sigterm
 from stanceframe.errors import DataError, OutputExistsError, StanceframeError
 from stanceframe.model.classifier import Classifier
+from stanceframe.records import FORMATS, Record, RecordReader, source_name
 
-INPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+INPUT_FORMATS = FORMATS
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
@@ -37,65 +39,118 @@ def _format_for(path: str, formats: dict[str, str], given: str | None, default: 
     return formats.get(Path(path).suffix.lower(), default)
 
 
-def _records(
-    stream: IO[str], input_format: str, source: str
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) pairs; plain text gives one record per non-empty line."""
-    if input_format in ("csv", "tsv"):
-        reader = csv.DictReader(stream, delimiter="\t" if input_format == "tsv" else ",")
-        for record in reader:
-            if None in record:  # DictReader files surplus cells under the key None
-                raise DataError(
-                    f"{source} line {reader.line_num}: {len(record[None])} more cells than the "
-                    f"header has columns ({len(reader.fieldnames or [])})"
-                )
-            yield reader.line_num, record
-        return
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        if input_format == "txt":
-            yield number, {"text": line.rstrip("\r\n")}
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{source} line {number}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{source} line {number}: expected a JSON object")
-        yield number, record
+def _output_format(output_path: str | None, given: str | None) -> str:
+    if given or output_path in (None, "-"):
+        return given or "jsonl"
+    suffix = Path(output_path).suffix.lower()
+    if suffix and suffix not in OUTPUT_FORMATS:
+        # Writing JSONL into a file named .parquet (or .xlsx) would mislead whoever opens it.
+        raise DataError(
+            f"{output_path}: predict cannot write {suffix} files; name the output .jsonl or "
+            ".csv, or say which with --output-format jsonl|csv"
+        )
+    return OUTPUT_FORMATS.get(suffix, "jsonl")
 
 
-def _row_text(record: dict[str, Any], column: str, source: str, number: int) -> str:
-    value = record.get(column)
+def _row_text(record: Record, column: str) -> str:
+    value = record.fields.get(column)
     if not isinstance(value, str) or not value.strip():
-        problem = "missing" if column not in record else "empty or not text"
-        raise DataError(f"{source} line {number}: field {column!r} is {problem}")
+        problem = "missing" if column not in record.fields else "empty or not text"
+        raise DataError(f"{record.location}: field {column!r} is {problem}")
     return value
 
 
 class _OutputWriter:
-    def __init__(self, stream: IO[str], output_format: str, label_names: list[str]):
+    """Each input record with its prediction added, as JSONL or CSV.
+
+    Prediction fields are `label`, `score`, `scores`, `labels` (CSV: `label`, `score`,
+    `score_<label>`), each after `prefix`; an input field of the same name is an error, never lost.
+    CSV columns are the union of every row's fields; when a later row brings a new one, the file
+    is rewritten at the end with the full header (standard output cannot be, so there it is an error).
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        output_format: str,
+        label_names: list[str],
+        prefix: str = "",
+        can_rewrite: bool = True,
+    ):
         self.stream = stream
         self.output_format = output_format
         self.label_names = label_names
-        self.csv_writer: csv.DictWriter | None = None
+        self.prefix = prefix
+        self.can_rewrite = can_rewrite
+        names = (
+            ["label", "score", "scores", "labels"]
+            if output_format == "jsonl"
+            else ["label", "score"] + [f"score_{label}" for label in label_names]
+        )
+        self.prediction_fields = [prefix + name for name in names]
+        self.csv_writer = None
+        self.columns: list[str] = []
+        self.grown = False
 
-    def write(self, record: dict[str, Any], prediction) -> None:
+    def check(self, record: Record) -> None:
+        clash = next((name for name in self.prediction_fields if name in record.fields), None)
+        if clash is not None:
+            suggestion = f"pred_{self.prefix}" if self.prefix else "pred_"
+            raise DataError(
+                f"{record.location}: the input already has a field {clash!r}, which the "
+                f"prediction would overwrite; pass --prefix {suggestion} to write the predictions "
+                f"as {suggestion}label, {suggestion}score, ... beside it"
+            )
+
+    def _prediction_values(self, prediction) -> list[Any]:
         if self.output_format == "jsonl":
-            row = {**record, **prediction.to_dict()}
+            return [prediction.label, prediction.score, prediction.scores, prediction.labels]
+        scores = [round(prediction.scores[label], 6) for label in self.label_names]
+        return [prediction.label, round(prediction.score, 6), *scores]
+
+    def write(self, record: Record, prediction) -> None:
+        row = dict(record.fields)
+        row.update(zip(self.prediction_fields, self._prediction_values(prediction), strict=True))
+        if self.output_format == "jsonl":
             self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             return
-        row = {**record, "label": prediction.label, "score": round(prediction.score, 6)}
-        row.update(
-            {f"score_{label}": round(prediction.scores[label], 6) for label in self.label_names}
-        )
         if self.csv_writer is None:
-            self.csv_writer = csv.DictWriter(
-                self.stream, fieldnames=list(row), extrasaction="ignore"
-            )
-            self.csv_writer.writeheader()
-        self.csv_writer.writerow(row)
+            self.columns = list(row)
+            self.csv_writer = csv.writer(self.stream)
+            self.csv_writer.writerow(self.columns)
+        new = [name for name in row if name not in self.columns]
+        if new:
+            if not self.can_rewrite:
+                raise DataError(
+                    f"{record.location}: field {new[0]!r} is not among the earlier rows' fields; "
+                    "CSV on standard output cannot add a column, so write to a file (-o out.csv, "
+                    "whose header is then every row's fields) or write JSONL"
+                )
+            self.columns += new
+            self.grown = True
+        self.csv_writer.writerow([row.get(name, "") for name in self.columns])
+
+    def rewrite_with_full_header(self, path: Path) -> None:
+        """Give a CSV file whose columns grew the final header (input fields, then predictions)."""
+        if not self.grown:
+            return
+        order = [name for name in self.columns if name not in self.prediction_fields]
+        order += self.prediction_fields
+        fixed, fixed_path = _open_partial(path)
+        with removed_on_sigterm(fixed_path):
+            try:
+                with fixed, path.open(encoding="utf-8", newline="") as written:
+                    rows = csv.reader(written)
+                    next(rows)  # the header of the first row only
+                    output = csv.writer(fixed)
+                    output.writerow(order)
+                    for cells in rows:
+                        by_name = dict(zip(self.columns, cells, strict=False))
+                        output.writerow([by_name.get(name, "") for name in order])
+                os.replace(fixed_path, path)
+            except BaseException:
+                fixed_path.unlink(missing_ok=True)
+                raise
 
 
 def _open_partial(out_path: Path) -> tuple[IO[str], Path]:
@@ -110,23 +165,16 @@ def _open_partial(out_path: Path) -> tuple[IO[str], Path]:
         return os.fdopen(descriptor, "w", encoding="utf-8", newline=""), partial
 
 
-def _open_input(input_path: str) -> IO[str]:
-    if input_path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline="")
-    return open(input_path, encoding="utf-8-sig", errors="strict", newline="")  # noqa: SIM115
-
-
 class _Progress:
     """A tqdm bar on stderr: rows, rows/s, and how far into the input file the reader is."""
 
-    def __init__(self, enabled: bool, input_stream: IO[str], source: str):
+    def __init__(self, enabled: bool, reader: RecordReader, source: str):
         self.bar = None
         if not enabled:
             return
         from tqdm import tqdm
 
-        self.buffer = getattr(input_stream, "buffer", None)
-        self.size = os.fstat(input_stream.fileno()).st_size if source != "<stdin>" else 0
+        self.reader = reader
         self.bar = tqdm(
             desc=f"labelling {Path(source).name}", unit=" sentences", file=sys.stderr, smoothing=0.1
         )
@@ -135,9 +183,8 @@ class _Progress:
         if self.bar is None:
             return
         self.bar.update(rows)
-        if self.size and self.buffer is not None:
-            # The text layer reads ahead, so this is where the reader is to within a few KiB.
-            share = min(self.buffer.tell() / self.size, 1.0)
+        if self.reader.size:
+            share = min(self.reader.bytes_read / self.reader.size, 1.0)
             self.bar.set_postfix_str(f"{share:.0%} of input", refresh=False)
 
     def close(self) -> None:
@@ -156,12 +203,10 @@ class PreviousSentences:
         self.article_field = article_field
         self.last: dict[str, str] = {}
 
-    def contexts(
-        self, chunk: list[tuple[int, dict[str, Any]]], texts: list[str]
-    ) -> list[str | None]:
+    def contexts(self, chunk: list[Record], texts: list[str]) -> list[str | None]:
         found: list[str | None] = []
-        for (_, record), text in zip(chunk, texts, strict=True):
-            article = record.get(self.article_field)
+        for record, text in zip(chunk, texts, strict=True):
+            article = record.fields.get(self.article_field)
             if article is None or article == "":
                 found.append(None)
                 continue
@@ -184,13 +229,15 @@ def predict_file(
     chunk_size: int = 4096,
     overwrite: bool = False,
     progress: bool = False,
+    prefix: str = "",
 ) -> FileSummary:
     """Label every row of `input_path` ('-' = stdin) into `output_path` (None or '-' = stdout).
 
     Rows are read, labelled and written `chunk_size` at a time, so memory does not grow with the
     file. A file output is written to a hidden `.NAME.*.partial` file beside it and renamed only
-    when complete; on any failure that file is removed and the error says which line was reached.
-    `progress` shows a bar with sentences/s on stderr.
+    when complete; on any failure (or SIGTERM) that file is removed and the error says which line
+    was reached. Prediction fields are named with `prefix` first; an input field of the same name
+    is an error. `progress` shows a bar with sentences/s on stderr.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
@@ -201,7 +248,7 @@ def predict_file(
     in_format = _format_for(
         input_path, INPUT_FORMATS, input_format, "jsonl" if input_path != "-" else "txt"
     )
-    out_format = _format_for(output_path or "-", OUTPUT_FORMATS, output_format, "jsonl")
+    out_format = _output_format(output_path, output_format)
     for name, value, known in (
         ("input format", in_format, INPUT_FORMATS.values()),
         ("output format", out_format, OUTPUT_FORMATS.values()),
@@ -213,35 +260,41 @@ def predict_file(
     text_field = "text" if in_format == "txt" else text_column
 
     label_counts = dict.fromkeys(classifier.labels, 0)
-    input_stream = _open_input(input_path)
+    reader = RecordReader(input_path, in_format)
     output_stream, partial_path = (
         (sys.stdout, None) if to_stdout else _open_partial(Path(output_path))
     )
-    writer = _OutputWriter(output_stream, out_format, classifier.labels)
-    bar = _Progress(progress, input_stream, source)
+    writer = _OutputWriter(
+        output_stream, out_format, classifier.labels, prefix, can_rewrite=not to_stdout
+    )
+    bar = _Progress(progress, reader, source)
     previous = PreviousSentences(classifier.meta["input"].get("article_column") or "article")
     rows = 0
     last_line = 0
     try:
-        for chunk in _chunks(_records(input_stream, in_format, source), chunk_size, source):
-            last_line = chunk[-1][0]
-            texts = [_row_text(record, text_field, source, number) for number, record in chunk]
-            targets: list[str] | str | None = target
-            if target_column:
-                targets = [_row_text(record, target_column, source, n) for n, record in chunk]
-            contexts = previous.contexts(chunk, texts) if classifier.context != "none" else None
-            predictions = classifier.predict(
-                texts, targets, batch_size=batch_size, contexts=contexts
-            )
-            for (_, record), prediction in zip(chunk, predictions, strict=True):
-                writer.write(record, prediction)
-                label_counts[prediction.label] += 1
-            rows += len(chunk)
-            bar.update(len(chunk))
-        if partial_path is not None:
-            output_stream.close()
-            os.replace(partial_path, output_path)
-            partial_path = None
+        with removed_on_sigterm(partial_path) if partial_path else nullcontext():
+            for chunk in _chunks(reader, chunk_size):
+                last_line = chunk[-1].line
+                for record in chunk:
+                    writer.check(record)
+                texts = [_row_text(record, text_field) for record in chunk]
+                targets: list[str] | str | None = target
+                if target_column:
+                    targets = [_row_text(record, target_column) for record in chunk]
+                contexts = previous.contexts(chunk, texts) if classifier.context != "none" else None
+                predictions = classifier.predict(
+                    texts, targets, batch_size=batch_size, contexts=contexts
+                )
+                for record, prediction in zip(chunk, predictions, strict=True):
+                    writer.write(record, prediction)
+                    label_counts[prediction.label] += 1
+                rows += len(chunk)
+                bar.update(len(chunk))
+            if partial_path is not None:
+                output_stream.close()
+                writer.rewrite_with_full_header(partial_path)
+                os.replace(partial_path, output_path)
+                partial_path = None
     except BaseException as error:
         if partial_path is not None:
             output_stream.close()
@@ -259,29 +312,14 @@ def predict_file(
         raise
     finally:
         bar.close()
-        if input_path != "-":
-            input_stream.close()
+        reader.close()
     return FileSummary(rows=rows, output=output_path or "<stdout>", label_counts=label_counts)
 
 
-def _chunks(
-    records: Iterator[tuple[int, dict[str, Any]]], chunk_size: int, source: str
-) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    chunk: list[tuple[int, dict[str, Any]]] = []
-    last_line = 0
-    while True:
-        try:
-            item = next(records, None)
-        except UnicodeDecodeError as error:
-            raise DataError(
-                f"{source} after line {last_line}: not valid UTF-8 ({error.reason})"
-            ) from None
-        except csv.Error as error:
-            raise DataError(f"{source} after line {last_line}: bad CSV ({error})") from None
-        if item is None:
-            break
-        chunk.append(item)
-        last_line = item[0]
+def _chunks(records: Iterable[Record], chunk_size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
         if len(chunk) >= chunk_size:
             yield chunk
             chunk = []
@@ -297,18 +335,15 @@ def read_sentences(
     input_format: str | None = None,
 ) -> tuple[list[str], list[str | None] | None]:
     """All texts of a sentence file (and, for a context run, each one's previous sentence)."""
-    if input_path != "-" and not Path(input_path).is_file():
-        raise DataError(f"{input_path}: file not found")
-    source = "<stdin>" if input_path == "-" else input_path
     in_format = _format_for(
         input_path, INPUT_FORMATS, input_format, "jsonl" if input_path != "-" else "txt"
     )
     text_field = "text" if in_format == "txt" else text_column
-    with _open_input(input_path) as stream:
-        rows = list(_records(stream, in_format, source))
+    with RecordReader(input_path, in_format) as reader:
+        rows = list(reader)
     if not rows:
-        raise DataError(f"{source}: no rows")
-    texts = [_row_text(record, text_field, source, number) for number, record in rows]
+        raise DataError(f"{source_name(input_path)}: no rows")
+    texts = [_row_text(record, text_field) for record in rows]
     if classifier.context == "none":
         return texts, None
     previous = PreviousSentences(classifier.meta["input"].get("article_column") or "article")

@@ -14,14 +14,8 @@ from pathlib import Path
 
 from stanceframe.errors import DataError, OutputExistsError
 from stanceframe.model.classifier import Classifier
-from stanceframe.model.files import (
-    INPUT_FORMATS,
-    PreviousSentences,
-    _format_for,
-    _open_input,
-    _records,
-    _row_text,
-)
+from stanceframe.model.files import PreviousSentences, _row_text
+from stanceframe.records import RecordReader
 
 
 @dataclass
@@ -62,11 +56,9 @@ def write_soft_labels(
     keys: dict[tuple[str, str], None] = {}
     per_source: dict[str, int] = {}
     for source in sources:
-        path = _source_path(source)
-        in_format = _format_for(path, INPUT_FORMATS, None, "jsonl")
-        with _open_input(path) as stream:
-            rows = list(_records(stream, in_format, source))
-        texts = [_row_text(record, text_column, source, number).strip() for number, record in rows]
+        with RecordReader(_source_path(source)) as reader:
+            rows = list(reader)
+        texts = [_row_text(record, text_column).strip() for record in rows]
         contexts = PreviousSentences(article_column).contexts(rows, texts)
         before = len(keys)
         for text, context in zip(texts, contexts, strict=True):

@@ -138,7 +138,9 @@ def split_rows(
     return splits
 
 
-def split_framing_v2(v1_splits: dict[str, list[dict]], v2_rows: list[dict]) -> dict[str, list[dict]]:
+def split_framing_v2(
+    v1_splits: dict[str, list[dict]], v2_rows: list[dict]
+) -> dict[str, list[dict]]:
     """v1 rows stay where they are; v2 units are split by pool (standalone, articles)."""
     v1_rows = [row for rows in v1_splits.values() for row in rows]
     v1_split = {id(row): split for split, rows in v1_splits.items() for row in rows}

@@ -10,36 +10,52 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 SPLITS = ("train", "dev", "test")
 
 
-def read(task: str) -> dict[str, list[dict]]:
+FRAMING_FILES = ("train", "dev", "test", "test_articles")
+
+
+def read(task: str, files: tuple[str, ...] = SPLITS) -> dict[str, list[dict]]:
     return {
         s: [
             json.loads(x)
             for x in (DATA / task / f"{s}.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        for s in SPLITS
+        for s in files
     }
 
 
 def table(splits: dict[str, list[dict]], field: str) -> None:
-    values = sorted({row[field] for rows in splits.values() for row in rows})
-    print(f"| {field} | " + " | ".join(SPLITS) + " | all |")
-    print("|---|" + "---:|" * (len(SPLITS) + 1))
+    names = list(splits)
+    values = sorted({str(row[field]) for rows in splits.values() for row in rows})
+    print(f"| {field} | " + " | ".join(names) + " | all |")
+    print("|---|" + "---:|" * (len(names) + 1))
     for value in values:
-        counts = [sum(row[field] == value for row in splits[s]) for s in SPLITS]
-        shares = [f"{c} ({c / len(splits[s]):.1%})" for c, s in zip(counts, SPLITS, strict=True)]
+        counts = [sum(str(row[field]) == value for row in splits[s]) for s in names]
+        shares = [f"{c} ({c / len(splits[s]):.1%})" for c, s in zip(counts, names, strict=True)]
         print(f"| {value} | " + " | ".join(shares) + f" | {sum(counts)} |")
     print(
         "| total | "
-        + " | ".join(str(len(splits[s])) for s in SPLITS)
+        + " | ".join(str(len(splits[s])) for s in names)
         + f" | {sum(len(r) for r in splits.values())} |\n"
     )
 
 
 def main() -> None:
-    framing = read("framing")
+    framing = read("framing", FRAMING_FILES)
     rows = [row for split_rows in framing.values() for row in split_rows]
     print("## framing\n")
     table(framing, "label")
+    table(framing, "register")
+    table(framing, "family")
+    articles = {row["article"] for row in rows if row["article"] is not None}
+    article_rows = [row for row in rows if row["article"] is not None]
+    print(
+        f"whole articles {len(articles)} ({len(article_rows)} sentences; "
+        + ", ".join(
+            f"{label} {count / len(article_rows):.1%}"
+            for label, count in Counter(r["label"] for r in article_rows).most_common()
+        )
+        + f"), of which in test_articles {len({r['article'] for r in framing['test_articles']})}\n"
+    )
     other = [row for row in rows if row["label"] == "other"]
     actors = {a.strip() for row in rows for a in row["actors"] if a.strip() not in ("", "-")}
     words = sorted(len(row["text"].split()) for row in rows)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -55,6 +54,10 @@ def train(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run from its last checkpoint")
     ] = False,
+    force_resume: Annotated[
+        bool,
+        typer.Option(help="--resume even though the config or data changed since the run started"),
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory")] = False,
     report: Annotated[
         bool, typer.Option(help="Write evaluation reports for dev and test into RUN/report")
@@ -68,7 +71,9 @@ def train(
     overrides = list(set_ or []) + ([f"run_dir={run_dir}"] if run_dir else [])
     try:
         run_config = load_config(config, overrides)
-        result = train_run(run_config, overwrite=overwrite, resume=resume)
+        result = train_run(
+            run_config, overwrite=overwrite, resume=resume, force_resume=force_resume
+        )
     except StanceframeError as error:
         _fail(error)
     if int(os.environ.get("RANK", "0")) != 0:
@@ -89,7 +94,8 @@ def train(
 def predict(
     run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
     input_path: Annotated[
-        str, typer.Argument(metavar="INPUT", help="JSONL, CSV, TSV or .txt file; - for stdin")
+        str,
+        typer.Argument(metavar="INPUT", help="JSONL, CSV, TSV, Parquet or .txt file; - for stdin"),
     ] = "-",
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Output .jsonl or .csv; default stdout")
@@ -105,6 +111,13 @@ def predict(
     output_format: Annotated[
         str | None, typer.Option(help="jsonl or csv (default: by extension)")
     ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option(
+            help="Put this before the prediction fields (--prefix pred_ writes pred_label, "
+            "pred_score, ...), for input that has its own label or score fields"
+        ),
+    ] = "",
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
@@ -154,6 +167,7 @@ def predict(
             chunk_size=chunk_size,
             overwrite=overwrite,
             progress=sys.stderr.isatty() if progress is None else progress,
+            prefix=prefix,
         )
     except PredictionInterrupted as error:
         typer.echo(f"error: {error}", err=True)
@@ -168,33 +182,38 @@ def predict(
 @app.command()
 def info(run: Annotated[Path, typer.Argument(help="A run directory")]) -> None:
     """Show a run's task, labels, data, scores and library versions."""
-    from stanceframe.training.run_dir import read_meta
+    from stanceframe.run_files import read_json, read_meta
 
     try:
         meta = read_meta(run)
+        metrics_path = run / "metrics.json"
+        metrics = read_json(metrics_path) if metrics_path.is_file() else {}
     except StanceframeError as error:
         _fail(error)
-    metrics_path = run / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    training = meta.get("training") or {}
     typer.echo(f"run:        {run}")
     typer.echo(
-        f"task:       {meta['task']}  ({'multi-label' if meta['multi_label'] else 'single-label'})"
+        f"task:       {meta.get('task', '?')}  "
+        f"({'multi-label' if meta.get('multi_label') else 'single-label'})"
     )
     typer.echo(f"labels:     {', '.join(meta['labels'])}")
-    if meta["input"].get("target_column"):
+    if meta.get("input", {}).get("target_column"):
         typer.echo(f"input:      text + target (column {meta['input']['target_column']!r})")
-    typer.echo(f"base model: {meta['base_model']}  (max {meta['max_length']} tokens)")
+    typer.echo(f"base model: {meta.get('base_model', '?')}  (max {meta.get('max_length')} tokens)")
     typer.echo(
-        f"created:    {meta['created_at']}  steps {meta['training']['global_step']}  "
-        f"device {meta['training']['device']}"
+        f"created:    {meta.get('created_at', '?')}  steps {training.get('global_step', '?')}  "
+        f"device {training.get('device', '?')}"
     )
     if meta.get("temperature"):
         typer.echo(f"calibrated: temperature {meta['temperature']:.3f}")
-    for split, fingerprint in meta["data"].items():
-        typer.echo(f"data {split:<5} {fingerprint['rows']:>6} rows  {fingerprint['source']}")
-    for split, scores in metrics.items():
-        typer.echo(f"{split:<5} macro-F1 {scores['macro_f1']:.3f}  n={scores['n']}")
-    versions = ", ".join(f"{name} {version}" for name, version in meta["versions"].items())
+    for split, fingerprint in (meta.get("data") or {}).items():
+        typer.echo(
+            f"data {split:<5} {fingerprint.get('rows', '?'):>6} rows  {fingerprint.get('source')}"
+        )
+    for split, scores in (metrics if isinstance(metrics, dict) else {}).items():
+        if isinstance(scores, dict) and "macro_f1" in scores:
+            typer.echo(f"{split:<5} macro-F1 {scores['macro_f1']:.3f}  n={scores.get('n')}")
+    versions = ", ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
     typer.echo(f"versions:   {versions}")
 
 
@@ -451,7 +470,7 @@ def compare(
 
     try:
         if out is not None:
-            check_writable(out, overwrite)  # before the slow part
+            check_writable(out, overwrite, [run_a, run_b])  # before the slow part
         comparison = compare_runs(
             run_a, run_b, data, resamples=resamples, seed=seed, device=device, batch_size=batch_size
         )

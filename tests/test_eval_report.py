@@ -135,8 +135,14 @@ def test_existing_report_is_kept_without_overwrite(framing_run, tmp_path):
     with pytest.raises(OutputExistsError, match="--overwrite"):
         evaluate_run(framing_run, FRAMING_DATA, out, baselines=False)
     assert (out / "mine.txt").read_text() == "precious"
+    # --overwrite replaces only a folder stanceframe wrote, never the user's own files
+    with pytest.raises(OutputExistsError, match="did not write"):
+        evaluate_run(framing_run, FRAMING_DATA, out, baselines=False, overwrite=True)
+    assert (out / "mine.txt").read_text() == "precious"
+    (out / "mine.txt").unlink()
+    evaluate_run(framing_run, FRAMING_DATA, out, baselines=False)
     evaluate_run(framing_run, FRAMING_DATA, out, baselines=False, overwrite=True)
-    assert not (out / "mine.txt").exists() and (out / "report.html").is_file()
+    assert (out / "report.html").is_file()
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # not the 0700 of a temporary folder

@@ -112,6 +112,13 @@ class TrainingConfig(_Section):
         None, description="Learn from a teacher run's soft labels as well as the gold labels."
     )
 
+    @field_validator("max_steps")
+    @classmethod
+    def _max_steps_is_a_count(cls, max_steps: int) -> int:
+        if max_steps == 0 or max_steps < -1:
+            raise ValueError("must be -1 (train for `epochs`) or a positive number of steps")
+        return max_steps
+
     @model_validator(mode="after")
     def _steps_need_eval_steps(self) -> TrainingConfig:
         if self.eval_strategy == "steps" and self.eval_steps is None:

@@ -6,10 +6,7 @@ a model is built, so a bad file never costs a training run.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stanceframe.errors import DataError
+from stanceframe.records import RecordReader
 from stanceframe.training.config import DataConfig
 
 logger = logging.getLogger(__name__)
@@ -97,57 +95,15 @@ def resolve_source(source: str) -> tuple[str, Path | str]:
     return "file", path
 
 
-def _decode(path: Path, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise DataError(
-            f"{path} line {line}: the file is not valid UTF-8 (byte 0x{raw[error.start]:02x} at "
-            f"offset {error.start}); re-save it as UTF-8"
-        ) from None
-
-
-def _read_file(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], bytes]:
-    """Records as (location, record) pairs, and the raw bytes for the fingerprint."""
-    file_format = TEXT_FORMATS[path.suffix.lower()]
-    raw = path.read_bytes()
-    if file_format == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(io.BytesIO(raw))
-        except Exception as error:  # pyarrow raises several types for a corrupt file
-            raise DataError(f"{path}: cannot read as Parquet ({error})") from error
-        return [
-            (f"{path} row {index + 1}", row) for index, row in enumerate(table.to_pylist())
-        ], raw
-    content = _decode(path, raw)
-    if file_format == "jsonl":
-        records = []
-        for number, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path} line {number}: not valid JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path} line {number}: expected a JSON object")
-            records.append((f"{path} line {number}", record))
-        return records, raw
-    reader = csv.DictReader(
-        io.StringIO(content, newline=""), delimiter="\t" if file_format == "tsv" else ","
-    )
-    records = []
-    try:
-        for record in reader:
-            records.append((f"{path} line {reader.line_num}", record))
-    except csv.Error as error:
-        raise DataError(f"{path} line {reader.line_num}: malformed CSV ({error})") from None
-    if reader.fieldnames is None:
-        raise DataError(f"{path}: the file is empty (no header row)")
-    return records, raw
+def _read_file(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+    """Records as (location, record) pairs, and the file's sha256 for the fingerprint."""
+    with RecordReader(path, TEXT_FORMATS[path.suffix.lower()]) as reader:
+        records = [(record.location, record.fields) for record in reader]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return records, digest.hexdigest()
 
 
 def _read_dataset(kind: str, location: Path | str, split_name: str):
@@ -179,12 +135,8 @@ def read_records(
 ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     kind, location = resolve_source(source)
     if kind == "file":
-        records, raw = _read_file(location)
-        fingerprint = {
-            "source": source,
-            "path": str(location),
-            "sha256": hashlib.sha256(raw).hexdigest(),
-        }
+        records, sha256 = _read_file(location)
+        fingerprint = {"source": source, "path": str(location), "sha256": sha256}
     else:
         dataset = _read_dataset(kind, location, split_name)
         records = [(f"{source} row {index + 1}", row) for index, row in enumerate(dataset)]

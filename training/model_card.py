@@ -95,6 +95,8 @@ def render_model_card(config: RunConfig, meta: dict[str, Any], metrics: dict[str
         f"- class weights: {config.training.class_weights}; best checkpoint by dev macro-F1",
         f"- steps {training['global_step']}, device {training['device']}, precision {training['precision']}, "
         f"{training['runtime_s']:.0f} s",
+        # data warnings, and what changed if the run was resumed with --force-resume
+        *(f"- warning: {warning}" for warning in training.get("warnings", [])),
         "",
         "## Limitations",
         "",

@@ -16,7 +16,16 @@ def resolve_base(base: str) -> str:
     """Turn `bundled:NAME` into the model folder inside its installed package; pass others through."""
     if not base.startswith("bundled:"):
         path = Path(base).expanduser()
-        return str(path) if path.exists() else base
+        if path.exists():
+            if not (path / "config.json").is_file():
+                raise ConfigError(
+                    f"model.base: {base} is not a model folder (it has no config.json); give "
+                    "bundled:minilm, a folder saved with save_pretrained, or a hub id"
+                )
+            return str(path)
+        if base.startswith(("/", "./", "../", "~")) or "\\" in base:
+            raise ConfigError(f"model.base: {base}: no such folder")
+        return base  # a Hugging Face hub id
     name = base.removeprefix("bundled:")
     if name in PACKED_MODELS:
         return str(unpacked_model_folder(name))
@@ -51,7 +60,7 @@ def build_model(model_config: ModelConfig, label_names: list[str], multi_label: 
             label2id=label2id,
             problem_type=problem_type,
         )
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a config.json of no known model type
         raise ConfigError(f"model.base: cannot load {model_config.base!r} ({error})") from error
     if model_config.random_init is not None:
         for key, value in model_config.random_init.items():
@@ -62,7 +71,30 @@ def build_model(model_config: ModelConfig, label_names: list[str], multi_label: 
             setattr(hf_config, key, value)
         model = AutoModelForSequenceClassification.from_config(hf_config)
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base, config=hf_config, use_safetensors=True, trust_remote_code=False
-        )
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                base, config=hf_config, use_safetensors=True, trust_remote_code=False
+            )
+        except (OSError, ValueError) as error:
+            raise ConfigError(
+                f"model.base: cannot load the weights of {model_config.base!r} ({error})"
+            ) from error
+    check_max_length(model_config, model, tokenizer)
     return model, tokenizer
+
+
+def check_max_length(model_config: ModelConfig, model, tokenizer) -> None:
+    """model.max_length must fit the model's position embeddings, or training crashes mid-way."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if not positions:
+        return
+    limit = positions
+    # RoBERTa-like models keep the first positions for padding; their tokenizer knows the real limit.
+    tokenizer_limit = getattr(tokenizer, "model_max_length", None) or 0
+    if positions - 2 <= tokenizer_limit < positions:
+        limit = tokenizer_limit
+    if model_config.max_length > limit:
+        raise ConfigError(
+            f"model.max_length: {model_config.max_length} is more than {model_config.base} "
+            f"takes ({limit} tokens); set it to {limit} or less"
+        )

@@ -304,23 +304,36 @@ def train(
     *,
     overwrite: bool = False,
     resume: bool = False,
+    force_resume: bool = False,
     extra_callbacks: list[TrainerCallback] | None = None,
 ) -> TrainResult:
-    """Validate data, fine-tune, evaluate on dev and test, and write the run directory."""
+    """Validate data, fine-tune, evaluate on dev and test, and write the run directory.
+
+    `resume` refuses a run started with other settings or data unless `force_resume`.
+    """
     run_dir = Path(config.run_dir)
+    resume = resume or force_resume
     data = load_data(config.data, config.training.seed)
     _config_error_if_labels_mismatch(config, data)
     plan = plan_device(config.training)
     # Under torchrun / accelerate launch every process runs this function; the main one writes the run.
     main_process = int(os.environ.get("RANK", "0")) == 0
-    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
+    # Everything that can refuse the start does so before RUN.partial is made or touched.
+    runs.check_start(run_dir, overwrite=overwrite, resume=resume)
+    start_record = runs.start_record(config, data)
+    if resume:
+        data.warnings += runs.check_resume(run_dir, start_record, force=force_resume)
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
 
     # The classification head is initialised inside build_model: seed first, or two runs differ.
     set_seed(config.training.seed)
     model, tokenizer = build_model(config.model, data.label_names, config.data.multi_label)
+    # a bad soft-label file is refused before RUN.partial is made, like every other input
     teacher = load_soft_labels(config, data) if config.training.distillation is not None else None
+    staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
+    if main_process and not resume:
+        runs.write_json(staging / runs.START_FILE, start_record)
     train_set = encode_split(data.train, tokenizer, config, data.label_names, teacher)
     dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
     threshold = config.inference.threshold
@@ -354,7 +367,8 @@ def train(
         distillation=config.training.distillation,
     )
     started = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=True if resume else None)
+    checkpoint = runs.last_checkpoint(run_dir) if resume else None  # complete ones only
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     runtime_s = time.perf_counter() - started
 
     metrics: dict[str, Any] = {}
