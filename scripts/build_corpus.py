@@ -139,32 +139,34 @@ def split_rows(
 
 
 def split_framing_v2(
-    v1_splits: dict[str, list[dict]], v2_rows: list[dict]
+    v1_splits: dict[str, list[dict]], pools: list[tuple[str, list[dict]]]
 ) -> dict[str, list[dict]]:
-    """v1 rows stay where they are; v2 units are split by pool (standalone, articles)."""
-    v1_rows = [row for rows in v1_splits.values() for row in rows]
-    v1_split = {id(row): split for split, rows in v1_splits.items() for row in rows}
-    texts = [row["text"] for row in v1_rows] + [row["text"] for row in v2_rows]
-    forced: dict[str, set[str]] = defaultdict(set)  # v2 group -> splits of its v1 near-duplicates
-    for a, b, _ in near_duplicate_pairs(texts):
-        if a < len(v1_rows) <= b:
-            forced[v2_rows[b - len(v1_rows)]["group"]].add(v1_split[id(v1_rows[a])])
-    conflicting = {group for group, splits in forced.items() if len(splits) > 1}
-    if conflicting:
-        print(f"  dropped {len(conflicting)} v2 groups near-duplicating v1 rows of several splits")
-        v2_rows = [row for row in v2_rows if row["group"] not in conflicting]
+    """v1 rows stay where they are; each later pool is split on its own, in order.
+
+    A group with a near-duplicate of a row already placed (v1 or an earlier pool) follows that
+    row's split, so adding a pool never moves the rows that were there before.
+    """
     splits = {split: list(rows) for split, rows in v1_splits.items()}
-    for pool_name, pool in (
-        ("standalone", [row for row in v2_rows if row["article"] is None]),
-        ("articles", [row for row in v2_rows if row["article"] is not None]),
-    ):
-        placed = [row for row in pool if row["group"] in forced]
+    for pool_name, pool in pools:
+        placed_rows = [row for rows in splits.values() for row in rows]
+        placed_split = {id(row): split for split, rows in splits.items() for row in rows}
+        texts = [row["text"] for row in placed_rows] + [row["text"] for row in pool]
+        forced: dict[str, set[str]] = defaultdict(set)  # group -> splits of its near-duplicates
+        for a, b, _ in near_duplicate_pairs(texts):
+            if a < len(placed_rows) <= b:
+                forced[pool[b - len(placed_rows)]["group"]].add(placed_split[id(placed_rows[a])])
+        conflicting = {group for group, found in forced.items() if len(found) > 1}
+        if conflicting:
+            print(
+                f"  {pool_name}: dropped {len(conflicting)} groups near-duplicating several splits"
+            )
+        placed = [row for row in pool if row["group"] in forced and row["group"] not in conflicting]
         for row in placed:
             splits[next(iter(forced[row["group"]]))].append(row)
         free = [row for row in pool if row["group"] not in forced]
         counts = Counter(row["label"] for row in free)
         shares = {label: counts[label] / len(free) for label in FRAMING_LABELS}
-        print(f"  v2 {pool_name}: {len(placed)} rows follow v1 near-duplicates")
+        print(f"  {pool_name}: {len(placed)} rows follow earlier near-duplicates")
         for split, rows in split_rows(free, "label", FRAMING_LABELS, shares).items():
             splits[split] += rows
     return splits
@@ -221,22 +223,31 @@ def main() -> None:
         row.update(register="wire", family=None, article=None, position=None)
     v1_splits = split_rows(framing, "label", FRAMING_LABELS, FRAMING_TARGET_SHARES)
     print("framing v2")
-    v1_texts = {row["text"] for row in framing}
-    v2 = [
-        row
-        for row in drop_exact_duplicates(
-            read_rows("framing_v2_*.jsonl", FRAMING_V2_FIELDS, "label", FRAMING_LABELS), ("text",)
-        )
-        if row["text"] not in v1_texts
-    ]
-    next_position: Counter = Counter()
-    for row in v2:
-        if row["also"] in ("other", row["label"]):
-            row["also"] = None
-        if row["article"] is not None:  # renumber: a dropped duplicate leaves no gap
-            row["position"] = next_position[row["article"]]
-            next_position[row["article"]] += 1
-    write_framing(split_framing_v2(v1_splits, v2))
+    seen = {row["text"] for row in framing}
+    pools = []
+    # later batches are pools of their own, split after the ones before them
+    for batch in ("framing_v2_*.jsonl", "framing_v2b_*.jsonl"):
+        rows = [
+            row
+            for row in drop_exact_duplicates(
+                read_rows(batch, FRAMING_V2_FIELDS, "label", FRAMING_LABELS), ("text",)
+            )
+            if row["text"] not in seen
+        ]
+        seen |= {row["text"] for row in rows}
+        next_position: Counter = Counter()
+        for row in rows:
+            if row["also"] in ("other", row["label"]):
+                row["also"] = None
+            if row["article"] is not None:  # renumber: a dropped duplicate leaves no gap
+                row["position"] = next_position[row["article"]]
+                next_position[row["article"]] += 1
+        name = batch.removeprefix("framing_").removesuffix("_*.jsonl")
+        pools += [
+            (f"{name} standalone", [row for row in rows if row["article"] is None]),
+            (f"{name} articles", [row for row in rows if row["article"] is not None]),
+        ]
+    write_framing(split_framing_v2(v1_splits, [(name, rows) for name, rows in pools if rows]))
     print("stance")
     stance = drop_exact_duplicates(
         read_rows("stance_*.jsonl", STANCE_FIELDS, "stance", STANCE_LABELS), ("text", "target")

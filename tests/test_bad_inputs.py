@@ -245,8 +245,10 @@ from stanceframe.model.files import predict_file
 
 class Slow:
     labels = ["a", "b"]
+    context = "none"
+    meta = {"input": {}}
     calls = 0
-    def predict(self, texts, targets=None, batch_size=32):
+    def predict(self, texts, targets=None, batch_size=32, contexts=None):
         Slow.calls += 1
         if Slow.calls == 2:
             os.kill(os.getpid(), signal.SIGTERM)

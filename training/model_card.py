@@ -35,6 +35,38 @@ def _per_label_table(scores: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _context_line(meta: dict[str, Any]) -> str:
+    if meta["input"].get("context") == "previous":
+        return (
+            "- context: each sentence is read with the previous sentence of its article as the "
+            "second segment (`data.context: previous`); `analyze` and `serve` pass it automatically"
+        )
+    return "- context: none; each sentence is read on its own (`data.context: none`)"
+
+
+def _prior_lines(meta: dict[str, Any]) -> list[str]:
+    prior = meta.get("training_prior")
+    if not prior:
+        return []
+    shares = ", ".join(f"{label} {share:.2f}" for label, share in prior.items())
+    return [
+        f"- label shares the model was fitted to (class weights included): {shares}; for text "
+        "with other shares set `inference.priors` (`stanceframe priors RUN FILE` estimates them)"
+    ]
+
+
+def _distillation_lines(training: dict[str, Any]) -> list[str]:
+    distillation = training.get("distillation")
+    if not distillation:
+        return []
+    return [
+        f"- distilled from `{distillation['soft_labels']}` (temperature "
+        f"{distillation['temperature']}, alpha {distillation['alpha']}; "
+        f"{distillation['matched_train_rows']} of {distillation['train_rows']} training rows "
+        f"with soft labels, {distillation['unlabelled_rows']} unlabelled rows)"
+    ]
+
+
 def render_model_card(config: RunConfig, meta: dict[str, Any], metrics: dict[str, Any]) -> str:
     label_names = meta["labels"]
     pair = meta["input"]["target_column"] is not None
@@ -93,6 +125,9 @@ def render_model_card(config: RunConfig, meta: dict[str, Any], metrics: dict[str
         f"learning rate {config.training.learning_rate}, warmup {config.training.warmup_ratio}, "
         f"weight decay {config.training.weight_decay}, seed {config.training.seed}",
         f"- class weights: {config.training.class_weights}; best checkpoint by dev macro-F1",
+        _context_line(meta),
+        *_prior_lines(meta),
+        *_distillation_lines(training),
         f"- steps {training['global_step']}, device {training['device']}, precision {training['precision']}, "
         f"{training['runtime_s']:.0f} s",
         # data warnings, and what changed if the run was resumed with --force-resume
