@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from stanceframe.atomic import removed_on_sigterm
 from stanceframe.errors import DataError, OutputExistsError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.files import PreviousSentences, _row_text
@@ -70,7 +71,7 @@ def write_soft_labels(
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     try:
-        with partial.open("w", encoding="utf-8") as out:
+        with removed_on_sigterm(partial), partial.open("w", encoding="utf-8") as out:
             for text, context, row in zip(texts, contexts, logits, strict=True):
                 scores = {
                     label: round(float(value), 5)
