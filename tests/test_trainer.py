@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from transformers import TrainerCallback
 
 from stanceframe.errors import DataError, RunDirError
@@ -161,3 +162,19 @@ def test_cli_train_tiny_subprocess(tmp_path):
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "test: macro-F1" in completed.stdout
+
+
+def test_same_config_and_seed_give_identical_weights(framing_run, tmp_path):
+    from safetensors.torch import load_file
+
+    config = json.loads((framing_run / "stanceframe.json").read_text())
+    assert config["training"]["global_step"] == 12
+    again = tmp_path / "again"
+    train(tiny_config(again))
+    first, second = (
+        load_file(framing_run / "model.safetensors"),
+        load_file(again / "model.safetensors"),
+    )
+    assert first.keys() == second.keys()
+    for name, tensor in first.items():
+        assert torch.equal(tensor, second[name]), name
