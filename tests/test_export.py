@@ -93,7 +93,7 @@ def test_int8_labels_agree_with_fp32_on_the_bundled_test_set(exported_run):
         fp32 = Classifier.load(exported_run, backend="onnx").predict_proba(texts)
     with pytest.warns(UserWarning, match="truncated"):
         int8 = Classifier.load(exported_run, backend="onnx-int8").predict_proba(texts)
-    assert len(set(fp32.argmax(-1))) >= 3  # a model that predicts one label agrees trivially
+    assert len(set(fp32.argmax(-1))) >= 2  # a model that predicts one label agrees trivially
     agreement = float((fp32.argmax(-1) == int8.argmax(-1)).mean())
     # The tiny random model's logits lie close together, so int8 rounding flips more of its labels
     # than it does the real model's (99.2% there, benchmarks/bench_inference.py), and how many
