@@ -542,7 +542,8 @@ def priors(
             raise ValueError("priors apply to single-label runs")
         texts, contexts = read_sentences(classifier, input_path, text_column=text_column)
         scores = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts)
-        estimate = estimate_priors(scores, classifier.prior_vector(classifier.training_prior))
+        training = classifier.prior_vector(classifier.training_prior)
+        estimate = estimate_priors(scores, training)
     except (StanceframeError, ValueError) as error:
         _fail(error)
     if classifier.temperature == 1.0:
@@ -552,7 +553,6 @@ def priors(
         )
     predicted = np.bincount(scores.argmax(axis=1), minlength=len(classifier.labels)) / len(scores)
     typer.echo(f"{'label':<22}{'training':>10}{'predicted':>11}{'estimated':>11}")
-    training = classifier.prior_vector(classifier.training_prior)
     for index, label in enumerate(classifier.labels):
         typer.echo(
             f"{label:<22}{training[index]:>10.3f}{predicted[index]:>11.3f}"
