@@ -24,6 +24,7 @@ demo: install
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/import_graph.py
 
 test: install lint
 	$(BIN)/python -m pytest -q

@@ -1,9 +1,7 @@
 """Evaluation: score predictions against gold labels, calibrate, compare runs, write reports."""
 
-from stanceframe.eval.metrics import classification_metrics, multilabel_metrics
-
-# Reports pull in matplotlib and jinja2; they load on first use, so that training (which
-# imports the metrics above) does not pay for them.
+# The scorer itself is the base layer's stanceframe.metrics (training uses it for early stopping).
+# Reports pull in matplotlib and jinja2; they load on first use.
 _LAZY = {
     "evaluate_run": "stanceframe.eval.report",
     "write_run_reports": "stanceframe.eval.report",
@@ -20,4 +18,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["classification_metrics", "multilabel_metrics", *_LAZY]
+__all__ = [*_LAZY]

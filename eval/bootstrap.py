@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stanceframe.eval.metrics import STANCE_POLAR_LABELS
+from stanceframe.metrics import STANCE_POLAR_LABELS
 
 RESAMPLES = 1000
 CONFIDENCE = 0.95

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-from stanceframe.eval.metrics import calibration_metrics
 from stanceframe.eval.run_data import data_config, gold_array, load_eval_split, load_run_splits
+from stanceframe.metrics import calibration_metrics
 from stanceframe.model.classifier import Classifier
 from stanceframe.training.data import Split
 from stanceframe.training.run_dir import META_FILE, read_meta, write_json

@@ -15,14 +15,14 @@ from sklearn.metrics import multilabel_confusion_matrix
 from stanceframe.errors import StanceframeError
 from stanceframe.eval import bootstrap
 from stanceframe.eval.baselines import Baseline, LabelledTexts, default_baselines
-from stanceframe.eval.metrics import (
+from stanceframe.eval.run_data import gold_array, load_run_splits, run_config
+from stanceframe.metrics import (
     calibration_metrics,
     classification_metrics,
     f_avg,
     multilabel_metrics,
     per_target_scores,
 )
-from stanceframe.eval.run_data import gold_array, load_run_splits, run_config
 from stanceframe.model.classifier import Classifier
 from stanceframe.training.data import LoadedData, Split
 from stanceframe.training.run_dir import library_versions

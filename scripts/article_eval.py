@@ -21,7 +21,7 @@ import numpy as np
 
 from stanceframe import Classifier
 from stanceframe.eval.bootstrap import paired_bootstrap, percentile_intervals, scorers
-from stanceframe.eval.metrics import classification_metrics
+from stanceframe.metrics import classification_metrics
 from stanceframe.model.priors import estimate_priors
 
 

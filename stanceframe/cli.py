@@ -86,6 +86,8 @@ def train(
     typer.echo(
         f"run written to {result.run_dir} ({result.global_step} steps, {result.runtime_s:.0f} s)"
     )
+    for warning in result.warnings:  # said at the start too; repeated where the scores are read
+        typer.echo(f"warning: {warning}", err=True)
     if report:
         _write_run_reports(result.run_dir, True, overwrite=False, command=" ".join(sys.argv))
 

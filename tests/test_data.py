@@ -148,3 +148,33 @@ def test_multi_label_lists_and_csv_separator(tmp_path):
 def test_bundled_source_unknown():
     with pytest.raises(DataError, match="bundled:nothing/train does not exist"):
         load_data(DataConfig(train="bundled:nothing/train"), seed=0)
+
+
+def test_own_train_with_the_bundled_dev_warns_loudly(caplog):
+    fixture = str(FIXTURES / "framing_small.jsonl")
+    with caplog.at_level("WARNING"):
+        data = load_data(DataConfig(train=fixture, dev="bundled:framing/dev"), seed=0)
+    trap = [warning for warning in data.warnings if "DEV FROM ANOTHER CORPUS" in warning]
+    assert len(trap) == 1 and "data.dev=null" in trap[0] and fixture in trap[0]
+    assert any("DEV FROM ANOTHER CORPUS" in message for message in caplog.messages)
+
+
+@pytest.mark.parametrize(
+    ("train", "dev"),
+    [("bundled:framing/train", "bundled:framing/dev"), ("FIXTURE", None), ("FIXTURE", "FIXTURE")],
+)
+def test_no_dev_trap_warning_when_dev_matches_train(train, dev):
+    fixture = str(FIXTURES / "framing_small.jsonl")
+    config = DataConfig(
+        train=fixture if train == "FIXTURE" else train, dev=fixture if dev == "FIXTURE" else dev
+    )
+    data = load_data(config, seed=0)
+    assert not any("DEV FROM ANOTHER CORPUS" in warning for warning in data.warnings)
+
+
+def test_dev_without_a_label_warns(tmp_path):
+    dev = write_jsonl(
+        tmp_path / "dev.jsonl", [row for row in fixture_rows() if row["label"] != "denial"]
+    )
+    data = load_data(DataConfig(train=str(FIXTURES / "framing_small.jsonl"), dev=str(dev)), seed=0)
+    assert any("no dev rows of denial" in warning for warning in data.warnings)

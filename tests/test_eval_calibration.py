@@ -13,7 +13,7 @@ from stanceframe.eval.calibration import (
     negative_log_likelihood,
     reset_calibration,
 )
-from stanceframe.eval.metrics import calibration_metrics
+from stanceframe.metrics import calibration_metrics
 from tests.conftest import FIXTURES
 
 

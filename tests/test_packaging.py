@@ -35,7 +35,7 @@ def test_wheel_holds_one_namespace_and_imports(tmp_path):
     for module in (
         "stanceframe/model/classifier.py",
         "stanceframe/training/trainer.py",
-        "stanceframe/eval/metrics.py",
+        "stanceframe/metrics.py",
         "stanceframe/cli.py",
         "stanceframe/eval/templates/report.html.j2",
         "stanceframe/data/framing/train.jsonl",

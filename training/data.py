@@ -288,6 +288,20 @@ def stratified_dev_split(
     return new_train, dev, warning
 
 
+def dev_from_another_corpus(config: DataConfig) -> str | None:
+    """The trap of `--set data.train=mine.csv` on a bundled config: dev stays the bundled corpus."""
+    if not config.dev or not config.dev.startswith("bundled:"):
+        return None
+    if config.train.startswith("bundled:"):
+        return None
+    return (
+        f"DEV FROM ANOTHER CORPUS: data.train is {config.train} but data.dev is still "
+        f"{config.dev}, so early stopping and the kept checkpoint are chosen on the bundled corpus, "
+        f"not on your data. Set data.dev to a dev file of yours, or --set data.dev=null to split a "
+        f"stratified {config.dev_fraction:.0%} off your train file."
+    )
+
+
 def _key(example: Example) -> tuple[str, str | None]:
     return (example.text, example.target)
 
@@ -312,6 +326,9 @@ def load_data(config: DataConfig, seed: int) -> LoadedData:
             check_labels(split.examples, label_names, config.label_column)
 
     warnings = []
+    trap = dev_from_another_corpus(config)
+    if trap:
+        warnings.append(trap)
     if dev is None:
         train, dev, warning = stratified_dev_split(train, config.dev_fraction, seed)
         if warning:
@@ -319,6 +336,16 @@ def load_data(config: DataConfig, seed: int) -> LoadedData:
     missing = [name for name in label_names if not any(name in ex.labels for ex in train.examples)]
     if missing:
         warnings.append(f"labels with no training rows: {', '.join(missing)}")
+    missing_dev = [
+        name
+        for name in label_names
+        if name not in missing and not any(name in ex.labels for ex in dev.examples)
+    ]
+    if missing_dev:
+        warnings.append(
+            f"{dev.source}: no dev rows of {', '.join(missing_dev)}; early stopping and the kept "
+            "checkpoint cannot see how the model does on them"
+        )
     if test is not None:
         shared = {_key(ex) for ex in train.examples} & {_key(ex) for ex in test.examples}
         if shared:

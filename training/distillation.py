@@ -82,7 +82,8 @@ def _row_logits(record: dict[str, Any], label_names: list[str], location: str) -
     if missing:
         raise DataError(
             f"{location}: field 'logits' lacks {', '.join(missing)}; the teacher must have the "
-            f"run's labels ({', '.join(label_names)})"
+            f"run's labels ({', '.join(label_names)}); --set training.distillation=null trains "
+            "without a teacher"
         )
     try:
         return [float(logits[label]) for label in label_names]
@@ -123,4 +124,12 @@ def load_soft_labels(config: RunConfig, data: LoadedData) -> SoftLabels:
         unlabelled.append(UnlabelledRow(text, context, logits))
     if dropped:
         logger.warning("%s: %d soft-labelled rows are dev or test texts; left out", source, dropped)
+    if source.startswith("bundled:") and not config.data.train.startswith("bundled:"):
+        data.warnings.append(
+            f"TEACHER FROM ANOTHER CORPUS: training.distillation.soft_labels is {source}, a teacher's "
+            f"labels of the bundled corpus; its {len(unlabelled)} rows that are not in "
+            f"{config.data.train} are added to training as unlabelled rows. "
+            "--set training.distillation=null trains on your data alone."
+        )
+        logger.warning(data.warnings[-1])
     return SoftLabels(source, by_key, unlabelled)

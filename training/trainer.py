@@ -24,7 +24,7 @@ from transformers import (
 )
 
 from stanceframe.errors import ConfigError
-from stanceframe.eval.metrics import classification_metrics, multilabel_metrics
+from stanceframe.metrics import classification_metrics, multilabel_metrics
 from stanceframe.training import run_dir as runs
 from stanceframe.training.config import DistillationConfig, RunConfig, TrainingConfig
 from stanceframe.training.data import LoadedData, Split, load_data

@@ -8,7 +8,7 @@ from sklearn.metrics import (
 )
 
 from stanceframe.eval import bootstrap
-from stanceframe.eval.metrics import (
+from stanceframe.metrics import (
     calibration_metrics,
     classification_metrics,
     expected_calibration_error,
