@@ -10,6 +10,9 @@ article, each pool to its own label shares. A v2 group with a near-duplicate of 
 row's split. Outputs: train/dev (everything), test (sentences: v1 test + v2 standalone test) and
 test_articles (the whole test articles, in reading order).
 
+Stance corpus v2 does the same: v1 pairs (data/raw/stance_s*.jsonl) keep their splits, the v2 pairs
+(data/raw/stance_v2_*.jsonl) are split by group on their own; one spelling per target.
+
     python scripts/build_corpus.py          # writes data/framing/*.jsonl and data/stance/*.jsonl
 """
 
@@ -36,6 +39,7 @@ SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
 FRAMING_FIELDS = ["text", "label", "also", "group", "domain", "region", "actors", "hard_negative"]
 FRAMING_V2_FIELDS = [*FRAMING_FIELDS, "register", "family", "article", "position"]
 STANCE_FIELDS = ["text", "target", "stance", "group", "domain", "target_type"]
+STANCE_V2_FIELDS = [*STANCE_FIELDS, "register", "implicit"]
 SEED = 13
 TRIALS = 4000
 
@@ -138,8 +142,11 @@ def split_rows(
     return splits
 
 
-def split_framing_v2(
-    v1_splits: dict[str, list[dict]], pools: list[tuple[str, list[dict]]]
+def split_pools(
+    v1_splits: dict[str, list[dict]],
+    pools: list[tuple[str, list[dict]]],
+    label_field: str = "label",
+    labels: list[str] = FRAMING_LABELS,
 ) -> dict[str, list[dict]]:
     """v1 rows stay where they are; each later pool is split on its own, in order.
 
@@ -164,10 +171,10 @@ def split_framing_v2(
         for row in placed:
             splits[next(iter(forced[row["group"]]))].append(row)
         free = [row for row in pool if row["group"] not in forced]
-        counts = Counter(row["label"] for row in free)
-        shares = {label: counts[label] / len(free) for label in FRAMING_LABELS}
+        counts = Counter(row[label_field] for row in free)
+        shares = {label: counts[label] / len(free) for label in labels}
         print(f"  {pool_name}: {len(placed)} rows follow earlier near-duplicates")
-        for split, rows in split_rows(free, "label", FRAMING_LABELS, shares).items():
+        for split, rows in split_rows(free, label_field, labels, shares).items():
             splits[split] += rows
     return splits
 
@@ -247,14 +254,46 @@ def main() -> None:
             (f"{name} standalone", [row for row in rows if row["article"] is None]),
             (f"{name} articles", [row for row in rows if row["article"] is not None]),
         ]
-    write_framing(split_framing_v2(v1_splits, [(name, rows) for name, rows in pools if rows]))
-    print("stance")
+    write_framing(split_pools(v1_splits, [(name, rows) for name, rows in pools if rows]))
+    print("stance v1")
     stance = drop_exact_duplicates(
-        read_rows("stance_*.jsonl", STANCE_FIELDS, "stance", STANCE_LABELS), ("text", "target")
+        read_rows("stance_s*.jsonl", STANCE_FIELDS, "stance", STANCE_LABELS), ("text", "target")
     )
+    for row in stance:
+        row.update(register=None, implicit=None)
     counts = Counter(row["stance"] for row in stance)
     stance_shares = {label: counts[label] / len(stance) for label in STANCE_LABELS}
-    write_splits("stance", split_rows(stance, "stance", STANCE_LABELS, stance_shares), "stance")
+    stance_v1_splits = split_rows(stance, "stance", STANCE_LABELS, stance_shares)
+    print("stance v2")
+    seen_pairs = {(row["text"], row["target"]) for row in stance}
+    stance_v2 = [
+        row
+        for row in drop_exact_duplicates(
+            read_rows("stance_v2_*.jsonl", STANCE_V2_FIELDS, "stance", STANCE_LABELS),
+            ("text", "target"),
+        )
+        if (row["text"], row["target"]) not in seen_pairs
+    ]
+    stance_splits = split_pools(
+        stance_v1_splits, [("stance v2", stance_v2)] if stance_v2 else [], "stance", STANCE_LABELS
+    )
+    all_rows = [row for rows in stance_splits.values() for row in rows]
+    spelling = most_common_per_target(all_rows, "target")
+    target_type = most_common_per_target(all_rows, "target_type")
+    for row in all_rows:
+        key = row["target"].casefold()
+        row.update(target=spelling[key], target_type=target_type[key])
+    write_splits("stance", stance_splits, "stance")
+
+
+def most_common_per_target(rows: list[dict], field: str) -> dict[str, str]:
+    """One spelling and one type per target (v1 has "Legalization of Abortion", a policy, and
+    "... of abortion", an issue): v2's where v2 has the target, else the most frequent one."""
+    found: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        weight = 1000 if row["register"] is not None else 1  # v2 rows carry a register
+        found[row["target"].casefold()][row[field]] += weight
+    return {key: counts.most_common(1)[0][0] for key, counts in found.items()}
 
 
 if __name__ == "__main__":

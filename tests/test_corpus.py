@@ -206,6 +206,30 @@ def test_stance_rows_are_valid_and_paired(stance):
     assert len(paired) / len(by_text) >= 0.30
 
 
+def test_stance_v2_teaches_the_target(stance):
+    """Issue 11: 5,000+ pairs, 150+ targets with 15+ pairs, one spelling and type per target."""
+    rows = [row for split_rows in stance.values() for row in split_rows]
+    assert len(rows) >= 5000
+    per_target = Counter(row["target"] for row in rows)
+    assert sum(count >= 15 for count in per_target.values()) >= 150
+    spellings: dict[str, set[str]] = {}
+    types: dict[str, set[str]] = {}
+    for row in rows:
+        spellings.setdefault(row["target"].casefold(), set()).add(row["target"])
+        types.setdefault(row["target"], set()).add(row["target_type"])
+    assert all(len(found) == 1 for found in spellings.values())
+    assert all(len(found) == 1 for found in types.values())
+    v2 = [row for row in rows if row["register"] is not None]
+    assert len(v2) >= 5000 - 1643
+    registers = Counter(row["register"] for row in v2)
+    for register in ("wire", "state_agency", "official_statement", "op_ed", "social_post"):
+        assert registers[register] / len(v2) >= 0.08, register
+    assert sum(row["implicit"] for row in v2) / len(v2) >= 0.15
+    for split_rows in stance.values():  # every split sees every stance in proportion
+        shares = Counter(row["stance"] for row in split_rows)
+        assert all(shares[label] / len(split_rows) >= 0.2 for label in STANCE_LABELS)
+
+
 def _splits(task: str) -> dict[str, list[dict]]:
     return _by_split(read(task, FRAMING_FILES)) if task == "framing" else read(task)
 
