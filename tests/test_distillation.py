@@ -109,3 +109,44 @@ def test_logits_of_another_label_set_are_an_error(tmp_path):
     data = load_data(config.data, config.training.seed)
     with pytest.raises(DataError, match="soft.jsonl line 1: field 'logits' lacks accusation"):
         load_soft_labels(config, data)
+
+
+def test_the_bundled_soft_labels_cover_the_bundled_training_split(tmp_path):
+    from stanceframe.training import load_config
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    config = load_config("configs/framing.yaml", [f"run_dir={tmp_path / 'run'}"])
+    assert config.training.distillation.soft_labels == "bundled:distillation/framing_mpnet"
+    data = load_data(config.data, config.training.seed)
+    soft = load_soft_labels(config, data)
+    columns = {
+        "text": [example.text for example in data.train.examples],
+        "second": data.train.contexts,
+        "labels": [0] * len(data.train.examples),
+    }
+    soft.add_columns(columns, data.train, len(data.label_names))
+    assert soft.matched_train_rows == soft.train_rows == len(data.train.examples)
+    assert len(soft.unlabelled) >= 1400
+    assert not any("TEACHER FROM ANOTHER CORPUS" in warning for warning in data.warnings)
+
+
+def test_the_bundled_teacher_with_the_users_train_warns(tmp_path):
+    from stanceframe.training import load_config
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    fixture = str(FIXTURES / "framing_small.jsonl")
+    config = load_config(
+        "configs/framing.yaml",
+        [f"run_dir={tmp_path / 'run'}", f"data.train={fixture}", "data.dev=null", "data.test=null"],
+    )
+    data = load_data(config.data, config.training.seed)
+    load_soft_labels(config, data)
+    trap = [warning for warning in data.warnings if "TEACHER FROM ANOTHER CORPUS" in warning]
+    assert len(trap) == 1 and "training.distillation=null" in trap[0]
+    alone = load_config(
+        "configs/framing.yaml",
+        [f"run_dir={tmp_path / 'run'}", f"data.train={fixture}", "training.distillation=null"],
+    )
+    assert alone.training.distillation is None

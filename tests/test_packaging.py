@@ -40,6 +40,7 @@ def test_wheel_holds_one_namespace_and_imports(tmp_path):
         "stanceframe/eval/templates/report.html.j2",
         "stanceframe/data/framing/train.jsonl",
         "stanceframe/data/stance/test.jsonl",
+        "stanceframe/data/distillation/framing_mpnet.jsonl",
     ):
         assert module in names
     target = tmp_path / "site"

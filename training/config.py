@@ -98,6 +98,11 @@ class TrainingConfig(_Section):
     early_stopping_patience: int | None = Field(
         2, description="Evaluations without dev macro-F1 improvement before stopping; null = off."
     )
+    sampling: Literal["random", "group_by_length"] = Field(
+        "random",
+        description="group_by_length: batches of sentences of about the same length (shuffled), "
+        "so that little compute goes to padding; about a third faster on a CPU for pairs.",
+    )
     eval_strategy: Literal["epoch", "steps"] = "epoch"
     eval_steps: int | None = Field(None, gt=0)
     logging_steps: int = Field(10, gt=0)

@@ -264,6 +264,7 @@ def training_arguments(
         lr_scheduler_type=training.lr_scheduler,
         seed=training.seed,
         data_seed=training.seed,
+        train_sampling_strategy=training.sampling,
         eval_strategy=training.eval_strategy,
         save_strategy=training.eval_strategy,
         eval_steps=training.eval_steps if steps_strategy else None,
