@@ -3,7 +3,8 @@
     .venv/bin/python scripts/serve_screenshot.py runs/framing docs/img/serve-page.png
 
 Serves RUN on a free loopback port in this process, opens /?text=<the example article>, corrects one
-label (so the picker and a corrected sentence show), and writes the PNG.
+label (so the picker and a corrected sentence show), and writes the PNG (and, with --corrections,
+the downloaded corrections).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--article", type=Path, default=REPO / "examples/tass_grain_corridor.txt")
-    parser.add_argument("--sentence", type=int, default=9, help="the sentence to correct")
-    parser.add_argument("--label", default="diplomatic_proposal", help="its new label")
+    parser.add_argument("--sentence", type=int, default=13, help="the sentence to correct")
+    parser.add_argument("--label", default="accusation", help="its new label")
     parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=1700)
+    parser.add_argument("--height", type=int, default=2300)
+    parser.add_argument("--corrections", type=Path, help="also download the corrections here")
     args = parser.parse_args()
 
     import uvicorn
@@ -69,6 +71,11 @@ def main() -> None:
             page.evaluate("window.scrollTo(0, 0)")
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out))
+            if args.corrections:
+                with page.expect_download() as download:
+                    page.click("#download")
+                download.value.save_as(args.corrections)
+                print(f"wrote {args.corrections}")
             browser.close()
     finally:
         server.should_exit = True

@@ -300,8 +300,8 @@ def serve(
     ] = 0.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Serve RUN over HTTP: POST /v1/classify, POST /v1/analyze, GET /v1/info, GET /healthz
-    (OpenAPI at /openapi.json, docs at /docs)."""
+    """Serve RUN over HTTP: a web page for people at /, and POST /v1/classify, POST /v1/analyze,
+    POST /v1/analyze/file, GET /v1/info, GET /healthz (OpenAPI at /openapi.json, docs at /docs)."""
     from stanceframe.server import ServiceLimits
     from stanceframe.server import serve as serve_run
 

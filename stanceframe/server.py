@@ -52,6 +52,9 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+# A request line and headers may be this long: /?text=... links carry whole articles, and
+# percent-encoding makes a 100,000-character article up to a few hundred KB (uvicorn's default: 16 KiB).
+MAX_REQUEST_HEAD_BYTES = 1_048_576
 ASSET_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 HtmlFlag = Annotated[
     bool, Query(description="Also return the article view as HTML (the web page uses it)")
@@ -629,5 +632,6 @@ def serve(
         port=port,
         log_level=log_level,
         log_config=uvicorn_log_config(),
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         workers=1,
     )
