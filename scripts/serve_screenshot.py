@@ -26,10 +26,10 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--article", type=Path, default=REPO / "examples/tass_grain_corridor.txt")
-    parser.add_argument("--sentence", type=int, default=13, help="the sentence to correct")
-    parser.add_argument("--label", default="accusation", help="its new label")
+    parser.add_argument("--sentence", type=int, default=11, help="the sentence to correct")
+    parser.add_argument("--label", default="diplomatic_proposal", help="its new label")
     parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=2300)
+    parser.add_argument("--height", type=int, default=2500)
     parser.add_argument("--corrections", type=Path, help="also download the corrections here")
     args = parser.parse_args()
 

@@ -38,6 +38,11 @@ def test_wheel_holds_one_namespace_and_imports(tmp_path):
         "stanceframe/eval/metrics.py",
         "stanceframe/cli.py",
         "stanceframe/eval/templates/report.html.j2",
+        "stanceframe/model/templates/article_view.html.j2",
+        "stanceframe/model/templates/document.css",
+        "stanceframe/templates/serve.html.j2",
+        "stanceframe/static/serve.js",
+        "stanceframe/static/serve.css",
         "stanceframe/data/framing/train.jsonl",
         "stanceframe/data/stance/test.jsonl",
     ):
