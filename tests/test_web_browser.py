@@ -3,6 +3,7 @@ Playwright (never Playwright's own browser download). scripts/install.sh install
 Chromium cannot be installed (no root), these tests skip and say why. STANCEFRAME_BROWSER_TESTS=required
 turns the skip into a failure, for a CI that must run them."""
 
+import contextlib
 import json
 import os
 import re
@@ -293,7 +294,9 @@ def test_a_file_of_articles_is_uploaded(page, served):
     assert "bad.jsonl line 1: field 'text' is missing (HTTP 422)" in page.inner_text("#error")
 
 
-def test_a_stance_run_asks_for_the_target(browser, stance_run):
+@contextlib.contextmanager
+def serving_in_process(run_dir: Path):
+    """The app of `run_dir` under uvicorn in a thread of this process, on a free loopback port."""
     import uvicorn
 
     from stanceframe.model import Classifier
@@ -302,7 +305,7 @@ def test_a_stance_run_asks_for_the_target(browser, stance_run):
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Classifier.load(stance_run, device="cpu")),
+            create_app(Classifier.load(run_dir, device="cpu")),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -311,11 +314,32 @@ def test_a_stance_run_asks_for_the_target(browser, stance_run):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
-    context = browser.new_context()
     try:
         wait_until_healthy(base_url, thread.is_alive)
-        page = context.new_page()
-        page.set_default_timeout(GUARD_S * 1000)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=GUARD_S)
+
+
+@pytest.fixture
+def bare_page(browser):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(GUARD_S * 1000)
+    yield page
+    context.close()
+
+
+def download_rows(page) -> list[dict]:
+    with page.expect_download() as download:
+        page.click("#download")
+    return [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
+
+
+def test_a_stance_run_asks_for_the_target(bare_page, stance_run):
+    page = bare_page
+    with serving_in_process(stance_run) as base_url:
         page.goto(base_url + "/")
         page.fill("#text", ARTICLE)
         page.click("#analyze")
@@ -328,18 +352,37 @@ def test_a_stance_run_asks_for_the_target(browser, stance_run):
         assert "target NATO" in page.inner_text("#article-meta")
         page.click("#view #s0")
         page.click('#picker-options button[aria-pressed="false"] >> nth=0')
-        with page.expect_download() as download:
-            page.click("#download")
-        rows = [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
-        assert {row["target"] for row in rows} == {"NATO"} and list(rows[0])[:3] == [
-            "text",
-            "label",
-            "target",
-        ]
-    finally:
-        context.close()
-        server.should_exit = True
-        thread.join(timeout=GUARD_S)
+        rows = download_rows(page)
+    assert {row["target"] for row in rows} == {"NATO"}
+    assert list(rows[0])[:3] == ["text", "label", "target"]
+    assert [row["corrected"] for row in rows] == [True, False, False, False]
+
+
+def test_a_multi_label_run_toggles_labels(bare_page, tmp_path_factory):
+    from stanceframe.training import train
+    from tests.conftest import tiny_config
+
+    run_dir = tmp_path_factory.mktemp("runs") / "multi"
+    train(tiny_config(run_dir, data={"multi_label": True}, training={"max_steps": 2}))
+    page = bare_page
+    with serving_in_process(run_dir) as base_url:
+        page.goto(base_url + "/")
+        page.fill("#text", ARTICLE)
+        page.click("#analyze")
+        page.wait_for_selector("#view .s")
+        answer = httpx.post(f"{base_url}/v1/analyze", json={"text": ARTICLE}, timeout=GUARD_S)
+        model = answer.json()["sentences"][0]
+        added = next(label for label in FRAMING_LABELS if label not in model["labels"])
+        page.click("#view #s0")
+        page.click(f'#picker-options button[data-label="{added}"]')
+        assert (
+            page.get_attribute(f'#picker-options button[data-label="{added}"]', "aria-pressed")
+            == "true"
+        )
+        rows = download_rows(page)
+    expected = [label for label in FRAMING_LABELS if label in {*model["labels"], added}]
+    assert rows[0]["label"] == expected and rows[0]["model_label"] == model["labels"]
+    assert rows[0]["corrected"] is True and all(isinstance(row["label"], list) for row in rows)
 
 
 def test_nothing_typed_into_the_page_is_logged(served):

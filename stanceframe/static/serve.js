@@ -265,7 +265,8 @@
     const index = indexOf(element);
     const chosen = labelsOf(current, index);
     const changed = isChanged(current, index);
-    const shown = chosen[0] || modelLabels(current, index)[0];
+    // the label the sentence is coloured by: the reader's first, else the model's top one
+    const shown = chosen[0] || current.analysis.sentences[index].label;
     element.dataset.label = shown;
     element.classList.toggle("corrected", changed);
     labels.forEach((label, position) => {
