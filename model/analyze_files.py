@@ -8,6 +8,7 @@ and renamed into it only when complete, so a failed run leaves no half-written r
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -21,9 +22,10 @@ from stanceframe.errors import DataError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.document import DocumentResult, Profile, analyze_texts
 from stanceframe.model.document_html import IndexEntry, render_article, render_index
-from stanceframe.records import RecordReader, read_text, source_name
+from stanceframe.records import RecordReader, decode_text, read_text, source_name
 
-ARTICLE_SUFFIXES = (".txt", ".jsonl")
+ARTICLE_SUFFIXES = (".txt", ".jsonl")  # what a folder is searched for
+RECORD_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv"}  # one article a record
 MANIFEST_FILE = "analysis.json"
 STDIN = "-"
 
@@ -56,7 +58,8 @@ class AnalyzeSummary:
 
 
 def _input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
-    """(file, id prefix) pairs: a file stands for itself; a folder for its .txt and .jsonl files.
+    """(file, id prefix) pairs: a file stands for itself; a folder for its .txt and .jsonl files
+    (a CSV file in a folder is more often a table of something else, so it is read only by name).
 
     "-" is one plain-text article read from standard input.
     """
@@ -76,36 +79,49 @@ def _input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
             for file in found:
                 yield file, file.relative_to(path).with_suffix("").as_posix()
         elif path.is_file():
-            if path.suffix.lower() not in ARTICLE_SUFFIXES:
+            if path.suffix.lower() not in (".txt", *RECORD_SUFFIXES):
                 raise DataError(
-                    f"{path}: give articles as .txt files (one article each), .jsonl files "
-                    "(one article a line) or folders of them"
+                    f"{path}: give articles as .txt files (one article each), .jsonl or .csv "
+                    "files (one article a record) or folders of .txt and .jsonl files"
                 )
             yield path, path.stem
         else:
             raise DataError(f"{path}: no such file or folder")
 
 
-def _jsonl_articles(
-    path: Path, id_prefix: str, text_field: str, id_field: str, target_field: str | None
+def _record_articles(
+    reader: RecordReader, id_prefix: str, text_field: str, id_field: str, target_field: str | None
 ) -> Iterator[Article]:
-    with RecordReader(path, "jsonl") as reader:
-        for row in reader:
-            record, source = row.fields, row.location
-            text = record.get(text_field)
-            if not isinstance(text, str) or not text.strip():
-                problem = "missing" if text_field not in record else "empty or not text"
-                raise DataError(f"{source}: field {text_field!r} is {problem}")
-            raw_id = record.get(id_field)
-            if raw_id is not None and not isinstance(raw_id, (str, int)):
-                raise DataError(f"{source}: field {id_field!r} must be a string or a number")
-            article_id = str(raw_id) if raw_id is not None else f"{id_prefix}-{row.line}"
-            target = None
-            if target_field:
-                target = record.get(target_field)
-                if not isinstance(target, str) or not target.strip():
-                    raise DataError(f"{source}: field {target_field!r} is missing or empty")
-            yield Article(id=article_id, text=text, source=source, target=target)
+    """One article per record of a JSONL or CSV file."""
+    for row in reader:
+        record, source = row.fields, row.location
+        text = record.get(text_field)
+        if not isinstance(text, str) or not text.strip():
+            problem = "missing" if text_field not in record else "empty or not text"
+            raise DataError(f"{source}: field {text_field!r} is {problem}")
+        raw_id = record.get(id_field)
+        if raw_id == "":  # an empty CSV cell
+            raw_id = None
+        if raw_id is not None and not isinstance(raw_id, (str, int)):
+            raise DataError(f"{source}: field {id_field!r} must be a string or a number")
+        article_id = str(raw_id) if raw_id is not None else f"{id_prefix}-{row.line}"
+        target = None
+        if target_field:
+            target = record.get(target_field)
+            if not isinstance(target, str) or not target.strip():
+                raise DataError(f"{source}: field {target_field!r} is missing or empty")
+        yield Article(id=article_id, text=text, source=source, target=target)
+
+
+def _unique_ids(articles: Iterator[Article], seen: dict[str, str]) -> Iterator[Article]:
+    for article in articles:
+        if article.id in seen:
+            raise DataError(
+                f"{article.source}: article id {article.id!r} was already used by "
+                f"{seen[article.id]}; ids must be unique"
+            )
+        seen[article.id] = article.source
+        yield article
 
 
 def read_articles(
@@ -118,22 +134,49 @@ def read_articles(
     """Every article under `paths`, in order, each with an id unique across all inputs."""
     seen: dict[str, str] = {}
     for path, id_prefix in _input_files(paths):
-        if path.suffix.lower() == ".jsonl":
-            articles = _jsonl_articles(path, id_prefix, text_field, id_field, target_field)
+        if path.suffix.lower() in RECORD_SUFFIXES:
+            with RecordReader(path, RECORD_SUFFIXES[path.suffix.lower()]) as reader:
+                yield from _unique_ids(
+                    _record_articles(reader, id_prefix, text_field, id_field, target_field), seen
+                )
         else:
             text = read_text(path)
             source = source_name(path)
             if not text.strip():
                 raise DataError(f"{source}: the text is empty")
-            articles = iter([Article(id=id_prefix, text=text, source=source)])
-        for article in articles:
-            if article.id in seen:
-                raise DataError(
-                    f"{article.source}: article id {article.id!r} was already used by "
-                    f"{seen[article.id]}; ids must be unique"
-                )
-            seen[article.id] = article.source
-            yield article
+            yield from _unique_ids(iter([Article(id=id_prefix, text=text, source=source)]), seen)
+
+
+def read_uploaded_articles(
+    name: str,
+    data: bytes,
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    target_field: str | None = None,
+) -> list[Article]:
+    """The articles of one uploaded file, read from memory (nothing is written to disk): a .txt file
+    is one article, a .jsonl or .csv file one article a record. `name` gives the format and the id
+    prefix, and names the file in errors."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".txt", *RECORD_SUFFIXES):
+        raise DataError(
+            f"{name}: give a .txt file (one article), or a .jsonl or .csv file (one article a "
+            "record)"
+        )
+    stem = Path(name).stem or "upload"
+    if suffix == ".txt":
+        text = decode_text(data, name)
+        if not text.strip():
+            raise DataError(f"{name}: the text is empty")
+        return [Article(id=stem, text=text, source=name)]
+    with RecordReader(name, RECORD_SUFFIXES[suffix], stream=io.BytesIO(data)) as reader:
+        articles = list(
+            _unique_ids(_record_articles(reader, stem, text_field, id_field, target_field), {})
+        )
+    if not articles:
+        raise DataError(f"{name}: no articles found")
+    return articles
 
 
 # ------------------------------------------------------------------ writing results

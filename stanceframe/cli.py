@@ -226,14 +226,18 @@ def analyze(
         list[Path],
         typer.Argument(
             metavar="FILE_OR_DIR...",
-            help=".txt files (one article each), .jsonl files (one article a line), folders of "
-            "them, or - for one article on stdin",
+            help=".txt files (one article each), .jsonl or .csv files (one article a record), "
+            "folders of .txt and .jsonl files, or - for one article on stdin",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the results to")],
     overwrite: Annotated[bool, typer.Option(help="Replace an earlier analyze output")] = False,
-    text_field: Annotated[str, typer.Option(help="JSONL field holding the article")] = "text",
-    id_field: Annotated[str, typer.Option(help="JSONL field holding the article id")] = "id",
+    text_field: Annotated[
+        str, typer.Option(help="JSONL field (CSV column) holding the article")
+    ] = "text",
+    id_field: Annotated[
+        str, typer.Option(help="JSONL field (CSV column) holding the article id")
+    ] = "id",
     target: Annotated[
         str | None, typer.Option(help="Stance models: one target for every article")
     ] = None,
@@ -298,8 +302,8 @@ def serve(
     ] = 0.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Serve RUN over HTTP: POST /v1/classify, POST /v1/analyze, GET /v1/info, GET /healthz
-    (OpenAPI at /openapi.json, docs at /docs)."""
+    """Serve RUN over HTTP: a web page for people at /, and POST /v1/classify, POST /v1/analyze,
+    POST /v1/analyze/file, GET /v1/info, GET /healthz (OpenAPI at /openapi.json, docs at /docs)."""
     from stanceframe.server import ServiceLimits
     from stanceframe.server import serve as serve_run
 

@@ -78,13 +78,18 @@ def _open_binary(path: str | Path) -> IO[bytes]:
 
 def read_text(path: str | Path) -> str:
     """A whole file (or stdin) as one string; \\r\\n is kept, a UTF-8 byte-order mark dropped."""
-    source = source_name(path)
     stream = _open_binary(path)
     try:
         raw = stream.read()
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+    return decode_text(raw, source_name(path))
+
+
+def decode_text(raw: bytes, source: str) -> str:
+    """Bytes as read_text reads a file: UTF-8, a byte-order mark dropped; `source` names them in
+    the error."""
     start = len(_BOM) if raw.startswith(_BOM) else 0
     try:
         return raw[start:].decode("utf-8")
@@ -116,7 +121,11 @@ class RecordReader:
     call `close()`; standard input is never closed.
     """
 
-    def __init__(self, path: str | Path, file_format: str | None = None):
+    def __init__(
+        self, path: str | Path, file_format: str | None = None, *, stream: IO[bytes] | None = None
+    ):
+        """`stream`, when given, holds the bytes (an upload, kept in memory); `path` then only names
+        them, for the format and for messages."""
         self.source = source_name(path)
         self.format = file_format or format_of(path)
         if self.format not in set(FORMATS.values()):
@@ -125,7 +134,7 @@ class RecordReader:
                 f"{self.source}: unknown file type {suffix or file_format!r}; use one of "
                 f"{', '.join(FORMATS)}"
             )
-        self._stream = _open_binary(path)
+        self._stream = stream if stream is not None else _open_binary(path)
         self.bytes_read = 0
         try:
             self.size = os.fstat(self._stream.fileno()).st_size if str(path) != STDIN else 0

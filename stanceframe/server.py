@@ -1,11 +1,13 @@
 """The HTTP service: one loaded model behind FastAPI, labelling texts and analysing articles.
 
 `create_app(classifier)` builds the app (tests pass a model in); `serve(run_dir, ...)` loads a run once
-and runs it under uvicorn, on the loopback interface unless told otherwise.
+and runs it under uvicorn, on the loopback interface unless told otherwise. `GET /` is a web page for
+people (templates/serve.html.j2 and static/): it calls the same API, and stores nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -13,23 +15,54 @@ import platform
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from stanceframe.batcher import BatcherOverloaded, MicroBatcher
+from stanceframe.errors import DataError
+from stanceframe.model.analyze_files import read_uploaded_articles
 from stanceframe.model.classifier import Classifier
-from stanceframe.model.document import assemble_document, previous_sentences
+from stanceframe.model.document import DocumentResult, assemble_document, previous_sentences
+from stanceframe.model.document_html import (
+    display_label,
+    highlight_style,
+    label_colours,
+    render_article_view,
+    stylesheet,
+    template_environment,
+)
 from stanceframe.model.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# The page loads nothing from elsewhere, and the browser is told so: scripts and styles from this
+# server only (sentence highlights are inline style attributes), requests back to it only.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self' "
+    "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",  # /?text=... holds the article itself
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+# A request line and headers may be this long: /?text=... links carry whole articles, and
+# percent-encoding makes a 100,000-character article up to a few hundred KB (uvicorn's default: 16 KiB).
+MAX_REQUEST_HEAD_BYTES = 1_048_576
+ASSET_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+HtmlFlag = Annotated[
+    bool, Query(description="Also return the article view as HTML (the web page uses it)")
+]
+
+
+def _asset(name: str) -> str:
+    return (resources.files("stanceframe") / "static" / name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,17 @@ class AnalyzeResponse(BaseModel):
     dateline: SpanOut | None
     sentences: list[SentenceOut]
     profile: ProfileOut
+    html: str | None = Field(
+        default=None,
+        description="With ?html=true only: the article view as `stanceframe analyze` renders it "
+        "(profile bar and table, then the text, each sentence a span with data-label).",
+    )
+
+
+class AnalyzeFileResponse(BaseModel):
+    model: str
+    file: str
+    articles: list[AnalyzeResponse]
 
 
 class ErrorOut(BaseModel):
@@ -370,12 +414,30 @@ def create_app(classifier: Classifier, limits: ServiceLimits | None = None) -> F
         predictions = await batcher.submit(texts, targets)
         return {"model": model_name, "predictions": [p.to_dict() for p in predictions]}
 
+    async def analyze_article(
+        text: str, target: str | None, article_id: str | None
+    ) -> DocumentResult:
+        split = await run_in_threadpool(split_sentences, text)
+        texts = [span.text for span in split.sentences]
+        targets = [target] * len(texts) if target is not None else None
+        predictions = await batcher.submit(texts, targets, previous_sentences(texts))
+        return assemble_document(
+            text, split, predictions, classifier.labels, article_id=article_id, target=target
+        )
+
+    def answer(result: DocumentResult, html: bool) -> dict[str, Any]:
+        body = {"model": model_name, **result.to_dict()}
+        if html:
+            body["html"] = render_article_view(result, classifier.labels)
+        return body
+
     @app.post(
         "/v1/analyze",
         response_model=AnalyzeResponse,
+        response_model_exclude_unset=True,
         summary="Split an article into sentences, label each, and profile the whole",
     )
-    async def analyze(request: AnalyzeRequest) -> dict[str, Any]:
+    async def analyze(request: AnalyzeRequest, html: HtmlFlag = False) -> dict[str, Any]:
         if len(request.text) > limits.max_document_chars:
             raise HTTPException(
                 413,
@@ -383,21 +445,157 @@ def create_app(classifier: Classifier, limits: ServiceLimits | None = None) -> F
                 f"{limits.max_document_chars}",
             )
         check_targets(request.target is not None)
-        split = await run_in_threadpool(split_sentences, request.text)
-        texts = [span.text for span in split.sentences]
-        targets = [request.target] * len(texts) if request.target is not None else None
-        predictions = await batcher.submit(texts, targets, previous_sentences(texts))
-        result = assemble_document(
-            request.text,
-            split,
-            predictions,
-            classifier.labels,
-            article_id=request.id,
-            target=request.target,
+        result = await analyze_article(request.text, request.target, request.id)
+        return answer(result, html)
+
+    @app.post(
+        "/v1/analyze/file",
+        response_model=AnalyzeFileResponse,
+        response_model_exclude_unset=True,
+        summary="Analyse the articles of one file sent as the body: .txt, .jsonl or .csv",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "The file's bytes, as they are (UTF-8).",
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def analyze_file(
+        request: Request,
+        filename: Annotated[
+            str,
+            Query(
+                min_length=1,
+                description="The file's name: its extension gives the format, its stem the ids "
+                "of records without one",
+            ),
+        ],
+        target: Annotated[str | None, Query(description="Stance models: one for all")] = None,
+        text_field: Annotated[str, Query(description="Field holding the article")] = "text",
+        id_field: Annotated[str, Query(description="Field holding its id")] = "id",
+        target_field: Annotated[
+            str | None, Query(description="Stance models: field holding each article's target")
+        ] = None,
+        html: HtmlFlag = False,
+    ) -> dict[str, Any]:
+        # The body is read into memory and parsed there: an upload never touches the disk.
+        data = await request.body()
+        name = Path(filename).name or "upload"
+        if not data.strip():
+            raise HTTPException(422, f"{name}: the file is empty")
+        if target is not None and not target.strip():
+            target = None
+        if classifier.needs_target and target is None and not target_field:
+            raise HTTPException(
+                422, "this is a stance model: give target (one for every article) or target_field"
+            )
+        if not classifier.needs_target and (target is not None or target_field):
+            raise HTTPException(
+                422, "this model labels texts on their own: leave out target and target_field"
+            )
+        try:
+            articles = read_uploaded_articles(
+                name, data, text_field=text_field, id_field=id_field, target_field=target_field
+            )
+        except DataError as error:
+            raise HTTPException(422, str(error)) from None
+        if len(articles) > limits.max_texts:
+            raise HTTPException(
+                413,
+                f"{name} holds {len(articles)} articles; the limit is {limits.max_texts} "
+                "per request",
+            )
+        for article in articles:
+            if len(article.text) > limits.max_document_chars:
+                raise HTTPException(
+                    413,
+                    f"{article.source}: the article has {len(article.text)} characters; the "
+                    f"limit is {limits.max_document_chars}",
+                )
+        results = []
+        for article in articles:  # one at a time, so that other callers get their turns
+            result = await analyze_article(article.text, article.target or target, article.id)
+            results.append(answer(result, html))
+        return {"model": model_name, "file": name, "articles": results}
+
+    pages = template_environment("stanceframe")
+    colours = label_colours(classifier.labels)
+    # a corrected sentence wears its new label's colour at full strength (the page's classes c0, c1…)
+    corrected_styles = [
+        (position, style)
+        for position, label in enumerate(classifier.labels)
+        if (style := highlight_style(label, 1.0, colours))
+    ]
+    assets = {
+        "serve.js": ("text/javascript; charset=utf-8", _asset("serve.js")),
+        "serve.css": ("text/css; charset=utf-8", _asset("serve.css")),
+        "document.css": ("text/css; charset=utf-8", stylesheet()),
+    }
+
+    @app.get("/", response_class=HTMLResponse, summary="The web page: paste or upload an article")
+    async def page(
+        text: Annotated[
+            str | None, Query(description="Fills the text box and analyses it on load")
+        ] = None,
+        target: Annotated[str | None, Query(description="Stance models: the target")] = None,
+    ) -> HTMLResponse:
+        settings = {
+            "model": model_name,
+            "labels": classifier.labels,
+            "label_names": {label: display_label(label) for label in classifier.labels},
+            "needs_target": classifier.needs_target,
+            "multi_label": classifier.multi_label,
+            "limits": {
+                "max_document_chars": limits.max_document_chars,
+                "max_body_bytes": limits.max_body_bytes,
+                "max_texts": limits.max_texts,
+            },
+            "autorun": bool(text and text.strip()),
+        }
+        html = pages.get_template("serve.html.j2").render(
+            title=f"stanceframe · {model_name}",
+            model_name=model_name,
+            settings=settings,
+            colours=colours,
+            corrected_styles=corrected_styles,
+            text=text or "",
+            target=target or "",
+            needs_target=classifier.needs_target,
+            limits=limits,
         )
-        return {"model": model_name, **result.to_dict()}
+        return HTMLResponse(html, headers=PAGE_HEADERS)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in assets:
+            raise HTTPException(404, f"no such file: /static/{name}")
+        media_type, content = assets[name]
+        return Response(content, media_type=media_type, headers=ASSET_HEADERS)
 
     return app
+
+
+class QueryRedactingFilter(logging.Filter):
+    """Cuts the query string off uvicorn's access-log lines: `GET /?text=...` carries an article,
+    and nothing a user sends to the service is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, version, status = record.args
+            if isinstance(path, str) and "?" in path:
+                record.args = (client, method, path.split("?", 1)[0] + "?…", version, status)
+        return True
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own logging setup, with the access log's query strings cut off."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["no_query"] = {"()": QueryRedactingFilter}
+    config["loggers"]["uvicorn.access"]["filters"] = ["no_query"]
+    return config
 
 
 def default_model_threads() -> int:
@@ -429,5 +627,11 @@ def serve(
     classifier = Classifier.load(run_dir, device=device, threads=threads)
     logger.info("model %s loaded on %s with %d CPU threads", run_dir, classifier.device, threads)
     uvicorn.run(
-        create_app(classifier, limits), host=host, port=port, log_level=log_level, workers=1
+        create_app(classifier, limits),
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=uvicorn_log_config(),
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        workers=1,
     )

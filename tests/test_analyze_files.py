@@ -122,13 +122,13 @@ def test_bad_input_names_file_and_line_and_writes_nothing(framing_run, tmp_path,
 
 def test_unusable_paths_are_refused(tmp_path):
     (tmp_path / "empty.txt").write_text("  \n")
-    (tmp_path / "table.csv").write_text("text\nx\n")
+    (tmp_path / "notes.docx").write_text("text\nx\n")
     (tmp_path / "nothing").mkdir()
     (tmp_path / "latin1.txt").write_bytes("Kyiv denied it. Caf\xe9.".encode("latin-1"))
     cases = {
         tmp_path / "missing.txt": "no such file",
         tmp_path / "empty.txt": "the text is empty",
-        tmp_path / "table.csv": ".jsonl files",
+        tmp_path / "notes.docx": ".jsonl or .csv files",
         tmp_path / "nothing": "no .txt or .jsonl",
         tmp_path / "latin1.txt": "not valid UTF-8",
     }
