@@ -24,5 +24,5 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     pip_install "torch==$TORCH_VERSION" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
   fi
 fi
-pip_install -e ".[dev]"
+pip_install -e ".[dev,labelstudio]"
 "$VENV/bin/python" -c "import torch, stanceframe; print('stanceframe', stanceframe.__version__, '| torch', torch.__version__, '| cuda', torch.cuda.is_available())"
