@@ -452,6 +452,16 @@ def _run_settings(run: Path) -> ImportSettings:
     )
 
 
+def _predictions(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """A task's pre-annotations: in `predictions` (tasks as imported), or, as Label Studio's
+    export writes them, as ids there and whole under each annotation's `prediction`."""
+    found = [item for item in task.get("predictions") or [] if isinstance(item, dict)]
+    for annotation in task.get("annotations") or []:
+        if isinstance(annotation, dict) and isinstance(annotation.get("prediction"), dict):
+            found.append(annotation["prediction"])
+    return found
+
+
 def import_settings(
     export_path: Path,
     *,
@@ -466,8 +476,8 @@ def import_settings(
         versions = {
             str(prediction.get("model_version"))
             for task in _read_export(Path(export_path))
-            for prediction in task.get("predictions") or []
-            if isinstance(prediction, dict) and prediction.get("model_version")
+            for prediction in _predictions(task)
+            if prediction.get("model_version")
         }
         runs = [Path(version) for version in versions if (Path(version) / "labels.json").is_file()]
         if len(runs) != 1:
