@@ -410,3 +410,20 @@ def test_audit_bad_input(tmp_path):
         audit(str(data), config, tmp_path / "out.csv", encoder=ClusterEncoder({}, FRAMING_LABELS))
     with pytest.raises(DataError, match="name the output .jsonl or .csv"):
         audit(str(data), config, tmp_path / "out.xlsx")
+
+
+def test_classifier_embed_matches_its_logits_pass(classifier):
+    texts = POOL_TEXTS[:5]
+    logits, vectors = classifier.logits_and_embeddings(texts, batch_size=2)
+    assert np.allclose(logits, classifier.logits(texts), atol=1e-5)
+    assert vectors.shape == (5, classifier.model.config.hidden_size)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(classifier.embed(texts[::-1]), vectors[::-1], atol=1e-5)
+
+
+def test_suggest_with_the_runs_own_embeddings(classifier, tmp_path):
+    pool = write_jsonl(tmp_path / "pool.jsonl", [{"text": text} for text in POOL_TEXTS])
+    out = tmp_path / "next.jsonl"
+    summary = suggest(classifier, str(pool), 3, out, embeddings="run", check_run_data=False)
+    assert summary.chosen == 3 and summary.labelled == []
+    assert len({row["text"] for row in read_jsonl(out)}) == 3
