@@ -523,3 +523,73 @@ def test_round_trip_through_a_real_label_studio_server(framing_run, tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_import_for_a_stance_run_writes_its_label_column(stance_run, tmp_path):
+    rows = [
+        {"text": "The alliance keeps Europe safe.", "target": "NATO"},
+        {"text": "Sanctions hurt ordinary people.", "target": "sanctions"},
+    ]
+    tasks, _ = export_tasks(stance_run, tmp_path, rows)
+    stance = {"from_name": "stance", "to_name": "text", "type": "choices"}
+    export = as_export(
+        tasks,
+        {
+            0: [annotation(1, 7, [], result=[{**stance, "value": {"choices": ["favor"]}}])],
+            1: [annotation(2, 7, [], result=[{**stance, "value": {"choices": ["against"]}}])],
+        },
+    )
+    export_file = tmp_path / "export.json"
+    export_file.write_text(json.dumps(export))
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["labelstudio", "import", str(export_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = read_jsonl(out)
+    assert [(row["text"], row["target"], row["stance"]) for row in written] == [
+        (rows[0]["text"], "NATO", "favor"),
+        (rows[1]["text"], "sanctions", "against"),
+    ]
+
+
+def test_import_of_multi_label_annotations(tmp_path):
+    def chosen(*labels):
+        return [
+            {
+                "from_name": "topics",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": list(labels)},
+            }
+        ]
+
+    export = [
+        {
+            "id": 1,
+            "data": {"text": "Talks on grain and gas resumed."},
+            "annotations": [
+                annotation(1, 7, [], result=chosen("trade", "energy")),
+                annotation(2, 8, [], result=chosen("energy", "trade")),
+                annotation(3, 9, [], result=chosen("trade")),
+            ],
+        }
+    ]
+    export_file = tmp_path / "export.json"
+    export_file.write_text(json.dumps(export))
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "labelstudio",
+            "import",
+            str(export_file),
+            "-o",
+            str(out),
+            "--labels",
+            "trade,energy,security",
+            "--multi-label",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    row = read_jsonl(out)[0]
+    assert row["label"] == ["energy", "trade"]
+    assert row["agreement"] == pytest.approx(2 / 3, abs=1e-4)
