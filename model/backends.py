@@ -26,6 +26,13 @@ class InferenceBackend(Protocol):
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray: ...
 
 
+def mean_pooled(hidden: torch.Tensor, attention_mask: torch.Tensor) -> np.ndarray:
+    """Sentence embeddings: the mean of each row's token vectors (padding left out), unit length."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -77,6 +84,15 @@ class TorchBackend:
         }
         with torch.inference_mode():
             return self.model(**tensors).logits.float().cpu().numpy()
+
+    def logits_and_embeddings(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits, and the fine-tuned encoder's sentence embeddings (its last layer, mean-pooled)."""
+        tensors = {name: torch.from_numpy(batch[name]).to(self.device) for name in self.input_names}
+        with torch.inference_mode():
+            output = self.model(**tensors, output_hidden_states=True)
+            mask = torch.from_numpy(batch["attention_mask"]).to(self.device)
+            embeddings = mean_pooled(output.hidden_states[-1], mask)
+        return output.logits.float().cpu().numpy(), embeddings
 
 
 class OnnxBackend:

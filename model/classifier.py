@@ -257,7 +257,7 @@ class Classifier:
             warnings.warn(
                 f"{n_truncated} of {len(texts)} texts were longer than {self.max_length} tokens and "
                 "were truncated",
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _batch_arrays(
@@ -301,26 +301,71 @@ class Classifier:
         contexts: Sequence[str | None] | None = None,
     ) -> np.ndarray:
         """Raw model outputs [n_texts, n_labels] in input order, before temperature and priors."""
+        return self._forward(texts, targets, batch_size, contexts, embeddings=False)[0]
+
+    def logits_and_embeddings(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | str | None = None,
+        batch_size: int = 32,
+        contexts: Sequence[str | None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Logits, and the fine-tuned encoder's sentence embeddings [n_texts, hidden] (the last
+        layer mean-pooled over the tokens, unit length), from one pass of the model."""
+        logits, embeddings = self._forward(texts, targets, batch_size, contexts, embeddings=True)
+        return logits, embeddings
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | str | None = None,
+        batch_size: int = 32,
+        contexts: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """Sentence embeddings from the run's fine-tuned encoder (see `logits_and_embeddings`)."""
+        return self.logits_and_embeddings(texts, targets, batch_size, contexts)[1]
+
+    def _forward(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | str | None,
+        batch_size: int,
+        contexts: Sequence[str | None] | None,
+        embeddings: bool,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        if embeddings and not hasattr(self.backend, "logits_and_embeddings"):
+            raise ValueError(
+                f"sentence embeddings come from the torch backend; the {self.backend.name} "
+                "backend gives logits only"
+            )
         checked_targets = self._check_inputs(texts, targets)
         checked_contexts = self._check_contexts(texts, contexts)
+        logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        vectors = None
         if len(texts) == 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return logits, np.zeros((0, 0), dtype=np.float32) if embeddings else None
         input_ids, token_type_ids = self._encode(list(texts), checked_targets, checked_contexts)
         # Longest first: each batch pads only to its own longest row, and a batch too big for
         # the GPU fails at the start rather than at the end.
         lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
         order = np.argsort(-lengths, kind="stable")
-        logits = np.empty((len(input_ids), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             batch_indices = order[start : start + batch_size]
             batch = self._batch_arrays(
                 [input_ids[i] for i in batch_indices],
                 [token_type_ids[i] for i in batch_indices] if token_type_ids is not None else None,
             )
-            logits[batch_indices] = self.backend.logits(batch)
-        return logits
+            if not embeddings:
+                logits[batch_indices] = self.backend.logits(batch)
+                continue
+            batch_logits, batch_vectors = self.backend.logits_and_embeddings(batch)
+            if vectors is None:
+                vectors = np.empty((len(input_ids), batch_vectors.shape[1]), dtype=np.float32)
+            logits[batch_indices] = batch_logits
+            vectors[batch_indices] = batch_vectors
+        return logits, vectors
 
     def probabilities(self, logits: np.ndarray, temperature: float | None = None) -> np.ndarray:
         """Scores from logits: softmax (sigmoid for multi-label) at the run's temperature, then

@@ -16,7 +16,13 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FOLDERS = {"training": "training", "model": "model", "eval": "eval", "data": "data"}
+FOLDERS = {
+    "training": "training",
+    "model": "model",
+    "eval": "eval",
+    "data": "data",
+    "annotation": "annotation",
+}
 TOP = {"cli", "server", "__init__", "__main__", "batcher"}
 ALLOWED = {
     "base": {"base"},
@@ -24,7 +30,8 @@ ALLOWED = {
     "training": {"base", "data", "training"},
     "model": {"base", "data", "model"},
     "eval": {"base", "data", "training", "model", "eval"},
-    "top": {"base", "data", "training", "model", "eval", "top"},
+    "annotation": {"base", "data", "training", "model", "annotation"},
+    "top": {"base", "data", "training", "model", "eval", "annotation", "top"},
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from stanceframe.errors import OutputExistsError
 
@@ -166,4 +168,43 @@ def staged_folder(target: Path) -> Iterator[Path]:
             replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def check_new_file(target: Path, overwrite: bool, protect: Sequence[Path] = ()) -> None:
+    """Raise unless `target` may be written: absent, or `overwrite` given and not an input."""
+    target = Path(target)
+    if target.is_dir():
+        raise OutputExistsError(f"{target}: is a folder; give a file name")
+    for kept in protect:
+        if Path(kept).exists() and target.exists() and target.samefile(kept):
+            raise OutputExistsError(
+                f"{target}: is also an input of this command; choose another output file"
+            )
+    if target.exists() and not overwrite:
+        raise OutputExistsError(f"{target}: exists; pass --overwrite to replace it")
+
+
+@contextmanager
+def staged_file(target: Path) -> Iterator[IO[str]]:
+    """A new hidden text file beside `target` to write into; it replaces `target` when the block
+    ends. On an error, Ctrl-C or SIGTERM it is removed and `target` is left as it was."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+        try:  # 0666 less the umask, as a plain open() would give
+            descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    stream = os.fdopen(descriptor, "w", encoding="utf-8", newline="")
+    try:
+        with removed_on_sigterm(staging):
+            with stream:
+                yield stream
+            os.replace(staging, target)
+    except BaseException:
+        stream.close()
+        staging.unlink(missing_ok=True)
         raise

@@ -619,6 +619,337 @@ def soft_labels(
     typer.echo(f"{summary.rows} rows of soft labels written to {summary.output}")
 
 
+@app.command()
+def suggest(
+    run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
+    pool: Annotated[
+        str,
+        typer.Argument(help="Unlabelled records: JSONL, CSV, TSV, Parquet or .txt; - for stdin"),
+    ],
+    n: Annotated[int, typer.Option("-n", min=1, help="How many records to suggest")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output .jsonl or .csv")],
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="uncertain-diverse (uncertain rows spread over k-means groups of their "
+            "embeddings), uncertainty, diverse or random"
+        ),
+    ] = "uncertain-diverse",
+    measure: Annotated[str, typer.Option(help="Uncertainty: margin or entropy")] = "margin",
+    embeddings: Annotated[
+        str,
+        typer.Option(
+            help="For diversity: base (the run's base model) or run (its fine-tuned encoder)"
+        ),
+    ] = "base",
+    text_column: Annotated[str, typer.Option(help="Field holding the text")] = "text",
+    target_column: Annotated[
+        str | None, typer.Option(help="Stance runs: field holding the target")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Stance runs: one target for every row")
+    ] = None,
+    id_field: Annotated[str, typer.Option(help="Field holding each record's id")] = "id",
+    require_ids: Annotated[
+        bool, typer.Option(help="Refuse records without an id instead of numbering them")
+    ] = False,
+    labelled: Annotated[
+        list[str] | None,
+        typer.Option(help="More labelled data whose repeats to leave out (repeatable)"),
+    ] = None,
+    run_data: Annotated[
+        bool,
+        typer.Option(
+            help="Leave out repeats of the labelled data the run was trained and tested on"
+        ),
+    ] = True,
+    near_duplicates: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Word 3-gram Jaccard at which two texts count as near-duplicates; 1 for exact "
+            "repeats only",
+        ),
+    ] = 0.6,
+    seed: Annotated[int, typer.Option(help="Seed for k-means and random")] = 0,
+    prefix: Annotated[
+        str, typer.Option(help="Put this before the added fields (label, score, ...)")
+    ] = "",
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
+) -> None:
+    """Choose the N records of POOL most worth labelling next, by RUN's uncertainty and the
+    diversity of their embeddings; repeats of each other and of labelled data are left out."""
+    from stanceframe.annotation.suggest import suggest as suggest_records
+    from stanceframe.model import Classifier
+
+    try:
+        classifier = Classifier.load(run, device=device)
+        summary = suggest_records(
+            classifier,
+            pool,
+            n,
+            output,
+            strategy=strategy,
+            measure=measure,
+            text_column=text_column,
+            target_column=target_column,
+            target=target,
+            id_field=id_field,
+            require_ids=require_ids,
+            labelled=labelled,
+            check_run_data=run_data,
+            near_duplicate_threshold=None if near_duplicates >= 1.0 else near_duplicates,
+            embeddings=embeddings,
+            seed=seed,
+            prefix=prefix,
+            batch_size=batch_size,
+            device=device,
+            overwrite=overwrite,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    if summary.generated_ids:
+        stem = "stdin" if pool == "-" else Path(pool).stem
+        typer.echo(
+            f"ids: the pool has no {summary.id_field!r} field; each record got {stem}:LINE "
+            f"(written as {summary.id_field!r})",
+            err=True,
+        )
+    for source in summary.labelled:
+        rows = f"{source.rows} rows" if source.rows is not None else source.note
+        typer.echo(f"labelled data checked for repeats: {source.source} ({rows})", err=True)
+    if not summary.calibrated:
+        typer.echo(
+            "note: the run is not calibrated; `stanceframe calibrate` makes its scores, and so "
+            "its uncertainty, more trustworthy",
+            err=True,
+        )
+    counts = ", ".join(f"{label} {count}" for label, count in summary.label_counts.items())
+    typer.echo(
+        f"{summary.chosen} of {summary.pool_rows} records suggested ({summary.strategy}, "
+        f"{summary.measure}) into {summary.output}\n"
+        f"  left out: {summary.repeats_in_pool} repeats of other pool records, "
+        f"{summary.repeats_of_labelled} repeats of labelled data\n"
+        f"  model's labels: {counts}\n"
+        f"  mean uncertainty {summary.mean_uncertainty_chosen:.3f} "
+        f"(pool {summary.mean_uncertainty_pool:.3f})"
+    )
+
+
+labelstudio_app = typer.Typer(
+    help="Round trip with Label Studio: export tasks with pre-annotations, import annotations.",
+    no_args_is_help=True,
+)
+app.add_typer(labelstudio_app, name="labelstudio")
+
+
+@labelstudio_app.command("export")
+def labelstudio_export(
+    run: Annotated[Path, typer.Argument(help="A run directory: its labels and pre-annotations")],
+    input_path: Annotated[
+        str, typer.Argument(metavar="IN", help="Records to annotate (e.g. `suggest`'s output)")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Label Studio tasks (.json)")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="Where to write the labelling config (default: labeling.xml beside -o)"
+        ),
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Field holding the text")] = "text",
+    target_column: Annotated[
+        str | None, typer.Option(help="Stance runs: field holding the target")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Stance runs: one target for every row")
+    ] = None,
+    id_field: Annotated[str, typer.Option(help="Field holding each record's id")] = "id",
+    require_ids: Annotated[
+        bool, typer.Option(help="Refuse records without an id instead of numbering them")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files")] = False,
+) -> None:
+    """Write IN's records as Label Studio tasks pre-annotated by RUN, and the labelling config."""
+    from stanceframe.annotation.labelstudio import export_tasks
+    from stanceframe.model import Classifier
+
+    try:
+        classifier = Classifier.load(run, device=device)
+        summary = export_tasks(
+            classifier,
+            input_path,
+            output,
+            config,
+            text_column=text_column,
+            target_column=target_column,
+            target=target,
+            id_field=id_field,
+            require_ids=require_ids,
+            batch_size=batch_size,
+            overwrite=overwrite,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    if summary.generated_ids:
+        typer.echo(
+            f"ids: the input has no {summary.id_field!r} field; each task's data.{summary.id_field} "
+            "is FILE:LINE",
+            err=True,
+        )
+    counts = ", ".join(f"{label} {count}" for label, count in summary.label_counts.items())
+    typer.echo(
+        f"{summary.rows} tasks written to {summary.tasks} (pre-annotations: {counts})\n"
+        f"labelling config: {summary.config}  (Label Studio: Settings > Labeling Interface > Code)"
+    )
+
+
+@labelstudio_app.command("import")
+def labelstudio_import(
+    export_file: Annotated[
+        Path, typer.Argument(metavar="EXPORT", help="Label Studio's JSON export of the project")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Training records (.jsonl or .csv)")
+    ],
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            help="The run that exported the tasks: its labels (default: the run the "
+            "pre-annotations name)"
+        ),
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option(help="Or the allowed labels: a,b,c (with no run)")
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option(help="Name of the Choices control (default: the run's task)")
+    ] = None,
+    multi_label: Annotated[
+        bool, typer.Option(help="With --labels: several labels per sentence")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files")] = False,
+) -> None:
+    """Turn a Label Studio JSON export into training records: the majority label of each task,
+    with `agreement`, and inter-annotator agreement printed and written beside the output."""
+    from stanceframe.annotation.labelstudio import import_annotations, import_settings
+
+    try:
+        settings = import_settings(
+            export_file,
+            run=run,
+            labels=labels.split(",") if labels else None,
+            control=control,
+            multi_label=multi_label,
+        )
+        summary = import_annotations(
+            export_file,
+            output,
+            label_names=settings.label_names,
+            control=settings.control,
+            multi_label=settings.multi_label,
+            label_field=settings.label_field,
+            target_field=settings.target_field,
+            overwrite=overwrite,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    for key, name in summary.renamed.items():
+        typer.echo(
+            f"note: the tasks' data.{key} is written as {name!r} ({key!r} holds the annotation)",
+            err=True,
+        )
+    counts = ", ".join(f"{label} {count}" for label, count in summary.label_counts.items())
+    typer.echo(f"{summary.written} of {summary.tasks} tasks written to {summary.output} ({counts})")
+    if summary.cancelled:
+        typer.echo(f"  {summary.cancelled} cancelled (skipped) annotations left out")
+    if summary.unlabelled:
+        shown = ", ".join(summary.unlabelled[:10]) + (
+            " ..." if len(summary.unlabelled) > 10 else ""
+        )
+        typer.echo(f"  {len(summary.unlabelled)} tasks without an annotation: {shown}")
+    if summary.ties:
+        shown = ", ".join(summary.ties[:10]) + (" ..." if len(summary.ties) > 10 else "")
+        typer.echo(f"  {len(summary.ties)} tasks left out, their annotators split evenly: {shown}")
+    agreement = summary.agreement
+    if agreement["tasks_with_several_annotations"]:
+        alpha = agreement["krippendorff_alpha"]
+        kappa = agreement["cohen_kappa"]["mean"]
+        typer.echo(
+            f"  agreement over {agreement['tasks_with_several_annotations']} tasks annotated more "
+            f"than once: observed {agreement['observed_agreement']:.3f}, Krippendorff's alpha "
+            f"{'n/a' if alpha is None else f'{alpha:.3f}'}, mean Cohen's kappa "
+            f"{'n/a' if kappa is None else f'{kappa:.3f}'} "
+            f"({len(agreement['cohen_kappa']['pairs'])} annotator pairs)"
+        )
+    else:
+        typer.echo("  no task was annotated twice, so there is no agreement to measure")
+    typer.echo(f"  agreement summary: {summary.agreement_file}")
+
+
+@app.command()
+def audit(
+    data: Annotated[str, typer.Argument(help="Labelled data: a file or bundled:NAME")],
+    config: Annotated[
+        Path, typer.Option("--config", help="The YAML config: columns, labels and base model")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output .csv (or .jsonl)")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config key (repeatable)")
+    ] = None,
+    folds: Annotated[int, typer.Option(min=2, help="Folds for the out-of-sample scores")] = 5,
+    seed: Annotated[int | None, typer.Option(help="Fold seed (default: the config's)")] = None,
+    regularisation: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="Logistic regression C (default: chosen by out-of-fold log loss)"
+        ),
+    ] = None,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Write every row, ranked, not only the suspect ones")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
+) -> None:
+    """Find likely label errors in DATA: out-of-fold scores from k-fold logistic regression on
+    the base model's sentence embeddings, ranked by cleanlab; and repeated texts with
+    different labels. Most likely errors first."""
+    from stanceframe.annotation.audit import audit as audit_data
+    from stanceframe.training import load_config
+
+    try:
+        run_config = load_config(config, list(set_ or []))
+        summary = audit_data(
+            data,
+            run_config,
+            output,
+            folds=folds,
+            seed=seed,
+            regularisation=regularisation,
+            write_all=all_rows,
+            device=device,
+            batch_size=batch_size,
+            overwrite=overwrite,
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    scores = "  ".join(f"{name} {value:.3f}" for name, value in summary.out_of_fold.items())
+    seconds = sum(summary.seconds.values())
+    typer.echo(
+        f"{summary.rows} rows audited with {summary.folds}-fold logistic regression "
+        f"(C={summary.regularisation:g}) on {summary.encoder} embeddings: out-of-fold {scores}\n"
+        f"  {summary.label_issues} likely label errors (cleanlab), {summary.conflicting_rows} rows "
+        f"in {summary.conflicting_groups} groups of repeated texts with different labels\n"
+        f"  {summary.written} rows written to {summary.output}, most likely errors first "
+        f"({seconds:.0f} s)"
+    )
+
+
 def main() -> None:  # pragma: no cover - console entry point for `python -m stanceframe`
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     app()
