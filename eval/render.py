@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader
 
 from stanceframe.eval import figures
 from stanceframe.eval.evaluate import Evaluation
+from stanceframe.rendering import jinja_environment
 
 MAX_TARGETS_SHOWN = 25
 BASELINE_TITLES = {
@@ -135,13 +136,8 @@ def _p_value(value: float) -> str:
 
 
 def _environment(autoescape: bool) -> Environment:
-    environment = Environment(
-        loader=PackageLoader("stanceframe.eval", "templates"),
-        autoescape=autoescape,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+    environment = jinja_environment(
+        PackageLoader("stanceframe.eval", "templates"), autoescape=autoescape
     )
     environment.filters["num"] = _number
     environment.filters["pval"] = _p_value

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader
 
 from stanceframe.model.document import DocumentResult, Profile
+from stanceframe.rendering import jinja_environment
 
 # Labels people know get the colours they expect; any other label takes the next palette colour.
 _KNOWN_COLOURS = {
@@ -72,16 +73,11 @@ def highlight_style(label: str, score: float, colours: dict[str, str]) -> str:
 def template_environment(*packages: str) -> Environment:
     """The Jinja environment of the article view; templates of `packages` (e.g. the server's page)
     are looked up first and may extend or import the article view's."""
-    environment = Environment(
-        loader=ChoiceLoader(
+    environment = jinja_environment(
+        ChoiceLoader(
             [PackageLoader(package, "templates") for package in packages]
             + [PackageLoader("stanceframe.model", "templates")]
-        ),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+        )
     )
     environment.filters["display"] = display_label
     environment.filters["pct"] = lambda value: f"{value:.0%}"
