@@ -594,6 +594,9 @@ def soft_labels(
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output .jsonl")],
     text_column: Annotated[str, typer.Option(help="Field holding the text")] = "text",
+    target_column: Annotated[
+        str, typer.Option(help="Field holding the target (stance teachers)")
+    ] = "target",
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
@@ -609,6 +612,7 @@ def soft_labels(
             inputs,
             output,
             text_column=text_column,
+            target_column=target_column,
             batch_size=batch_size,
             overwrite=overwrite,
         )

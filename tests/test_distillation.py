@@ -150,3 +150,90 @@ def test_the_bundled_teacher_with_the_users_train_warns(tmp_path):
         [f"run_dir={tmp_path / 'run'}", f"data.train={fixture}", "training.distillation=null"],
     )
     assert alone.training.distillation is None
+
+
+STANCE_DATA = {
+    "train": str(FIXTURES / "stance_small.jsonl"),
+    "test": str(FIXTURES / "stance_small.jsonl"),
+    "label_column": "stance",
+    "target_column": "target",
+    "labels": ["favor", "against", "none"],
+}
+
+
+@pytest.fixture(scope="module")
+def stance_soft_labels(stance_run, tmp_path_factory):
+    from stanceframe.model import Classifier
+    from stanceframe.model.soft_labels import write_soft_labels
+
+    output = tmp_path_factory.mktemp("soft") / "stance_soft.jsonl"
+    teacher = Classifier.load(stance_run, device="cpu")
+    write_soft_labels(teacher, [str(FIXTURES / "stance_small.jsonl")], output)
+    return output
+
+
+def test_a_stance_teacher_labels_each_sentence_with_its_target(stance_soft_labels, stance_run):
+    from stanceframe.model import Classifier
+
+    pairs = [
+        json.loads(line) for line in (FIXTURES / "stance_small.jsonl").read_text().splitlines()
+    ]
+    rows = [json.loads(line) for line in stance_soft_labels.read_text().splitlines()]
+    assert len(rows) == len({(pair["text"], pair["target"]) for pair in pairs})
+    assert all(set(row) == {"text", "target", "logits"} for row in rows)
+    teacher = Classifier.load(stance_run, device="cpu")
+    first = rows[0]
+    expected = teacher.logits([first["text"]], targets=[first["target"]])[0]
+    assert [first["logits"][label] for label in teacher.labels] == pytest.approx(
+        expected.tolist(), abs=1e-4
+    )
+
+
+def test_a_stance_teacher_needs_a_target_per_row(stance_run, tmp_path):
+    from stanceframe.errors import DataError
+    from stanceframe.model import Classifier
+    from stanceframe.model.soft_labels import write_soft_labels
+
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text(json.dumps({"text": "Seoul offered talks."}) + "\n")
+    output = tmp_path / "soft.jsonl"
+    with pytest.raises(DataError, match=r"texts.jsonl line 1: field 'target' is missing"):
+        write_soft_labels(Classifier.load(stance_run, device="cpu"), [str(texts)], output)
+    assert not output.exists()
+
+
+def test_a_stance_student_finds_its_pairs(stance_soft_labels, tmp_path):
+    from stanceframe.training import train
+
+    run_dir = tmp_path / "student"
+    config = tiny_config(
+        run_dir,
+        task="stance",
+        data=STANCE_DATA,
+        training={"distillation": {"soft_labels": str(stance_soft_labels)}},
+    )
+    train(config)
+    summary = json.loads((run_dir / "stanceframe.json").read_text())["training"]["distillation"]
+    assert summary["matched_train_rows"] == summary["train_rows"] > 0
+
+
+def test_soft_labels_of_the_other_kind_of_task_are_an_error(
+    stance_soft_labels, soft_labels_file, tmp_path
+):
+    from stanceframe.errors import DataError
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    framing = tiny_config(
+        tmp_path / "a", training={"distillation": {"soft_labels": str(stance_soft_labels)}}
+    )
+    with pytest.raises(DataError, match="line 1: field 'target': these are a stance teacher's"):
+        load_soft_labels(framing, load_data(framing.data, 0))
+    stance = tiny_config(
+        tmp_path / "b",
+        task="stance",
+        data=STANCE_DATA,
+        training={"distillation": {"soft_labels": str(soft_labels_file)}},
+    )
+    with pytest.raises(DataError, match="line 1: no field 'target'"):
+        load_soft_labels(stance, load_data(stance.data, 0))

@@ -1,7 +1,8 @@
 """A teacher's soft labels for distillation: read them, match them to train, add unlabelled rows.
 
 The file is JSON Lines written by `stanceframe soft-labels TEACHER_RUN ...`: one row per text with
-`text`, `context` ("" when the text was read alone) and `logits` ({label: teacher logit}).
+`text`, `context` ("" when the text was read alone) and `logits` ({label: teacher logit}); a stance
+teacher's rows carry `target` instead of `context` (the second segment of the pair).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class UnlabelledRow:
 
 @dataclass
 class SoftLabels:
-    """Teacher logits per (text, context), in the run's label order."""
+    """Teacher logits per (text, second segment: context or target), in the run's label order."""
 
     source: str
     by_key: dict[tuple[str, str], list[float]]
@@ -100,13 +101,28 @@ def load_soft_labels(config: RunConfig, data: LoadedData) -> SoftLabels:
     source = config.training.distillation.soft_labels
     records, _ = read_records(source, "train")
     use_context = config.data.context != "none"
+    by_target = config.data.target_column is not None
     by_key: dict[tuple[str, str], list[float]] = {}
     for location, record in records:
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{location}: field 'text' is missing or empty")
-        context = (record.get("context") or "") if use_context else ""
-        by_key[(text.strip(), context)] = _row_logits(record, data.label_names, location)
+        if by_target != ("target" in record):
+            raise DataError(
+                f"{location}: "
+                + (
+                    "no field 'target': these are a teacher's labels of text alone, and this "
+                    "run reads sentence-target pairs (data.target_column)"
+                    if by_target
+                    else "field 'target': these are a stance teacher's labels of sentence-target "
+                    "pairs, and this run reads text alone"
+                )
+            )
+        if by_target:
+            second = str(record["target"]).strip()
+        else:
+            second = (record.get("context") or "") if use_context else ""
+        by_key[(text.strip(), second)] = _row_logits(record, data.label_names, location)
     train_texts = {example.text for example in data.train.examples}
     held_out = {
         example.text
