@@ -233,7 +233,7 @@ def main() -> None:
     seen = {row["text"] for row in framing}
     pools = []
     # later batches are pools of their own, split after the ones before them
-    for batch in ("framing_v2_*.jsonl", "framing_v2b_*.jsonl"):
+    for batch in ("framing_v2_*.jsonl", "framing_v2b_*.jsonl", "framing_v2c_*.jsonl"):
         rows = [
             row
             for row in drop_exact_duplicates(
