@@ -63,7 +63,8 @@ def bundled_test_texts() -> list[str]:
 def test_onnx_fp32_probabilities_match_torch(exported_run, torch_classifier, batch_size):
     onnx_classifier = Classifier.load(exported_run, backend="onnx")
     expected = torch_classifier.predict_proba(TEXTS, batch_size=batch_size)
-    assert np.ptp(expected, axis=0).max() > 0.05  # the scores differ from text to text
+    # the scores differ from text to text by far more than the 1e-4 parity tolerance
+    assert np.ptp(expected, axis=0).max() > 0.01
     got = onnx_classifier.predict_proba(TEXTS, batch_size=batch_size)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     assert [p.label for p in onnx_classifier.predict(TEXTS)] == [
