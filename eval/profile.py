@@ -428,7 +428,12 @@ def dev_statistics(
     unshifted = classifier.with_priors(None) if classifier.priors else classifier
     posteriors = unshifted.probabilities(logits)
     statistics = quantify.DevStatistics(
-        classifier.labels, gold, decisions, posteriors, str(info["source"])
+        classifier.labels,
+        gold,
+        decisions,
+        posteriors,
+        str(info["source"]),
+        reference_prior=classifier.prior_vector(classifier.training_prior),
     )
     info["rows"] = len(statistics)
     info["confusion"] = statistics.confusion().tolist()

@@ -89,7 +89,11 @@ def label_with_ray(
         paths = [{"path": str(Path(path).resolve())} for path in files]
         dataset = (
             ray.data.from_items(paths, override_num_blocks=len(paths))
-            .flat_map(_read_shard, fn_kwargs={"settings": settings})
+            # Reading reserves no CPU: the labelling actors hold every CPU they are given, and
+            # a read waiting for a free CPU would wait for ever.
+            .flat_map(
+                _read_shard, fn_kwargs={"settings": settings}, num_cpus=0, concurrency=workers
+            )
             .map_batches(
                 _ArticleLabeller,
                 fn_constructor_kwargs={
