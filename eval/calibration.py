@@ -1,7 +1,8 @@
 """Temperature scaling (Guo et al. 2017): one scalar T, fitted on dev data, divides the logits.
 
 It leaves every argmax, hence accuracy and F1, unchanged, and makes the scores honest.
-`calibrate_run` stores T in the run's stanceframe.json, where `Classifier` reads it.
+`calibrate_run` stores T in the run's stanceframe.json, where `Classifier` reads it, and rewrites
+the run's quantification.json (the dev statistics `profile` corrects shares with) from the same data.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from stanceframe.eval.run_data import data_config, gold_array, load_eval_split, 
 from stanceframe.metrics import calibration_metrics
 from stanceframe.model.classifier import Classifier
 from stanceframe.training.data import Split
-from stanceframe.training.run_dir import META_FILE, read_meta, write_json
+from stanceframe.training.run_dir import (
+    META_FILE,
+    QUANTIFICATION_FILE,
+    quantification_record,
+    read_meta,
+    write_json,
+)
 
 # Scores are float32: clipping keeps log(0) out of the logits recovered from them; a sigmoid
 # score cannot be told from 1 above 1 - 6e-8.
@@ -133,6 +140,13 @@ def calibrate_run(
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_json(run_path / META_FILE, meta)
+    if (
+        not multi_label
+    ):  # `profile` corrects label shares with the same dev data the run is calibrated on
+        write_json(
+            run_path / QUANTIFICATION_FILE,
+            quantification_record(split, classifier.labels, gold, logits, "calibrate"),
+        )
     return result
 
 

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display, no GUI toolkit
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 MODEL_COLOUR = "#3b5ba9"
@@ -227,5 +228,93 @@ def model_against_baselines(rows: list[dict[str, Any]]) -> bytes:
     axes.set_xlim(0, 1.08)
     axes.set_xlabel("macro-F1 (bars: 95% bootstrap interval)")
     axes.set_title("What the model buys over simple baselines")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def group_shares(
+    labels: list[str],
+    groups: list[str],
+    corrected: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    raw: np.ndarray,
+    small: list[bool],
+) -> bytes:
+    """One panel per label: each group's corrected share with its 95% interval (a bar), and the
+    raw counted share (a hollow mark); groups too small to trust are drawn grey.
+
+    corrected, low, high, raw: [groups, labels].
+    """
+    columns = min(2, len(labels))
+    rows = int(np.ceil(len(labels) / columns))
+    height = 0.9 + 0.28 * len(groups)
+    figure, grid = plt.subplots(
+        rows, columns, figsize=(5.4 * columns, height * rows), squeeze=False, sharey=True
+    )
+    positions = np.arange(len(groups))[::-1]
+    colours = [BASELINE_COLOUR if is_small else MODEL_COLOUR for is_small in small]
+    for index, (axes, label) in enumerate(zip(grid.ravel(), labels, strict=False)):
+        for position, colour, centre, left, right in zip(
+            positions, colours, corrected[:, index], low[:, index], high[:, index], strict=True
+        ):
+            axes.plot([left, right], [position, position], color=colour, linewidth=2.4, alpha=0.55)
+            axes.plot(centre, position, "o", color=colour, markersize=5)
+        axes.plot(
+            raw[:, index], positions, "D", markerfacecolor="none", markeredgecolor=ERROR_COLOUR,
+            markersize=4.5, linestyle="none", label="counted (raw)",
+        )  # fmt: skip
+        axes.set_yticks(positions, groups)
+        axes.set_xlim(
+            0, max(0.05, float(np.nanmax([high[:, index].max(), raw[:, index].max()])) * 1.1)
+        )
+        axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        axes.set_title(label.replace("_", " "))
+        axes.grid(axis="x", color="#e4e7eb", linewidth=0.8)
+        axes.set_axisbelow(True)
+        if index == 0:
+            axes.legend(frameon=False, loc="lower right", fontsize=7)
+    for axes in grid.ravel()[len(labels) :]:
+        axes.axis("off")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def shares_over_time(
+    labels: list[str],
+    periods: list[str],
+    series: dict[str, dict[str, np.ndarray]],
+) -> bytes:
+    """One panel per label: a line per group over the periods (corrected share) with its 95% band.
+
+    series: group -> {"corrected", "low", "high"} arrays [periods, labels], NaN where the group has
+    no sentences in a period.
+    """
+    columns = min(2, len(labels))
+    rows = int(np.ceil(len(labels) / columns))
+    figure, grid = plt.subplots(
+        rows, columns, figsize=(5.6 * columns, 2.9 * rows), squeeze=False, sharex=True
+    )
+    x = np.arange(len(periods))
+    palette = plt.get_cmap("tab10")
+    for index, (axes, label) in enumerate(zip(grid.ravel(), labels, strict=False)):
+        for number, (group, values) in enumerate(series.items()):
+            colour = palette(number % 10)
+            axes.fill_between(
+                x, values["low"][:, index], values["high"][:, index], color=colour, alpha=0.15,
+                linewidth=0,
+            )  # fmt: skip
+            axes.plot(x, values["corrected"][:, index], marker="o", markersize=3, color=colour,
+                      label=group)  # fmt: skip
+        axes.set_title(label.replace("_", " "))
+        axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        axes.set_ylim(bottom=0)
+        step = max(1, len(periods) // 8)
+        axes.set_xticks(x[::step], [periods[i] for i in x[::step]], rotation=30, ha="right")
+        axes.grid(axis="y", color="#e4e7eb", linewidth=0.8)
+        if index == 0:
+            axes.legend(frameon=False, fontsize=7, loc="upper left")
+    for axes in grid.ravel()[len(labels) :]:
+        axes.axis("off")
     figure.tight_layout()
     return _png(figure)

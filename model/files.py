@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import secrets
@@ -215,6 +216,73 @@ class PreviousSentences:
         return found
 
 
+def label_chunk(
+    classifier: Classifier,
+    chunk: list[Record],
+    text_field: str,
+    target_column: str | None,
+    target: str | None,
+    previous: PreviousSentences,
+    batch_size: int,
+):
+    """Predictions for one chunk of records, in order (every engine of `predict` calls this)."""
+    texts = [_row_text(record, text_field) for record in chunk]
+    targets: list[str] | str | None = target
+    if target_column:
+        targets = [_row_text(record, target_column) for record in chunk]
+    contexts = previous.contexts(chunk, texts) if classifier.context != "none" else None
+    return classifier.predict(texts, targets, batch_size=batch_size, contexts=contexts)
+
+
+def previous_for(classifier: Classifier) -> PreviousSentences:
+    return PreviousSentences(classifier.meta["input"].get("article_column") or "article")
+
+
+def predict_to_parquet(
+    classifier: Classifier,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    text_column: str = "text",
+    target_column: str | None = None,
+    target: str | None = None,
+    batch_size: int = 32,
+    chunk_size: int = 4096,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Label one shard into a Parquet file: its records with `label`, `score` and `score_<label>`
+    (after `prefix`) added; what `predict --engine ray` runs for each shard."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = []
+    counts = dict.fromkeys(classifier.labels, 0)
+    writer = _OutputWriter(io.StringIO(), "csv", classifier.labels, prefix)
+    previous = previous_for(classifier)
+    with RecordReader(input_path) as reader:
+        text_field = "text" if reader.format == "txt" else text_column
+        for chunk in _chunks(reader, chunk_size):
+            for record in chunk:
+                writer.check(record)
+            predictions = label_chunk(
+                classifier, chunk, text_field, target_column, target, previous, batch_size
+            )
+            for record, prediction in zip(chunk, predictions, strict=True):
+                row = dict(record.fields)
+                values = writer._prediction_values(prediction)
+                row.update(zip(writer.prediction_fields, values, strict=True))
+                rows.append(row)
+                counts[prediction.label] += 1
+    try:
+        table = pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise DataError(
+            f"{source_name(input_path)}: its fields do not fit one table ({error})"
+        ) from None
+    pq.write_table(table, output_path)
+    return {"input": str(input_path), "output": str(output_path), "rows": len(rows), **counts}
+
+
 def predict_file(
     classifier: Classifier,
     input_path: str,
@@ -268,7 +336,7 @@ def predict_file(
         output_stream, out_format, classifier.labels, prefix, can_rewrite=not to_stdout
     )
     bar = _Progress(progress, reader, source)
-    previous = PreviousSentences(classifier.meta["input"].get("article_column") or "article")
+    previous = previous_for(classifier)
     rows = 0
     last_line = 0
     try:
@@ -277,13 +345,8 @@ def predict_file(
                 last_line = chunk[-1].line
                 for record in chunk:
                     writer.check(record)
-                texts = [_row_text(record, text_field) for record in chunk]
-                targets: list[str] | str | None = target
-                if target_column:
-                    targets = [_row_text(record, target_column) for record in chunk]
-                contexts = previous.contexts(chunk, texts) if classifier.context != "none" else None
-                predictions = classifier.predict(
-                    texts, targets, batch_size=batch_size, contexts=contexts
+                predictions = label_chunk(
+                    classifier, chunk, text_field, target_column, target, previous, batch_size
                 )
                 for record, prediction in zip(chunk, predictions, strict=True):
                     writer.write(record, prediction)
@@ -346,5 +409,5 @@ def read_sentences(
     texts = [_row_text(record, text_field) for record in rows]
     if classifier.context == "none":
         return texts, None
-    previous = PreviousSentences(classifier.meta["input"].get("article_column") or "article")
+    previous = previous_for(classifier)
     return texts, previous.contexts(rows, texts)

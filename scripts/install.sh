@@ -24,7 +24,7 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     pip_install "torch==$TORCH_VERSION" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
   fi
 fi
-pip_install -e ".[dev,labelstudio]"
+pip_install -e ".[dev,labelstudio,ray]"
 
 # The browser tests (tests/test_web_browser.py) drive Debian's Chromium through Playwright; Playwright's
 # own browser download is never used. Install it where it is missing and we may (root, or sudo without

@@ -7,6 +7,16 @@ from stanceframe.model.sentences import split_sentences
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # stanceframe.profile pulls in pandas, QuaPy and matplotlib: loaded on first use
+    if name == "profile":
+        from stanceframe.eval.profile import profile
+
+        return profile
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Classifier",
     "ConfigError",
@@ -17,5 +27,6 @@ __all__ = [
     "StanceframeError",
     "__version__",
     "analyze_texts",
+    "profile",
     "split_sentences",
 ]

@@ -143,6 +143,18 @@ def predict(
         ),
     ] = None,
     priors: Annotated[str | None, typer.Option(help=PRIORS_HELP)] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or ray: INPUT a folder or glob of shards, -o a folder of Parquet files"
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="--engine ray: cluster address (default: $RAY_ADDRESS)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--engine ray: labelling actors (default: CPUs)")
+    ] = None,
 ) -> None:
     """Label every row of INPUT with RUN; writes JSONL or CSV with label, score and per-label scores.
 
@@ -151,11 +163,31 @@ def predict(
     from stanceframe.model import Classifier
     from stanceframe.model.files import PredictionInterrupted, predict_file
 
+    if engine not in ("local", "ray"):
+        _fail(ValueError(f"--engine {engine!r} is not one of local, ray"))
     try:
         classifier = Classifier.load(
             run, device=device, threads=threads, backend=backend, precision=precision
         )
         classifier = _with_priors(classifier, priors)
+        if engine == "ray":
+            _predict_with_ray(
+                classifier,
+                input_path,
+                output,
+                overwrite=overwrite,
+                address=ray_address,
+                workers=workers,
+                device=device,
+                threads=threads,
+                text_column=text_column,
+                target_column=target_column,
+                target=target,
+                batch_size=batch_size,
+                chunk_size=chunk_size,
+                prefix=prefix,
+            )
+            return
         summary = predict_file(
             classifier,
             input_path,
@@ -179,6 +211,20 @@ def predict(
     if output not in (None, "-"):
         counts = ", ".join(f"{label} {count}" for label, count in summary.label_counts.items())
         typer.echo(f"{summary.rows} rows labelled into {summary.output} ({counts})", err=True)
+
+
+def _predict_with_ray(classifier, input_path: str, output: str | None, **options) -> None:
+    from stanceframe.model.ray_predict import predict_with_ray
+
+    if input_path == "-" or output in (None, "-"):
+        raise ValueError(
+            "--engine ray reads files (INPUT: a folder, glob or file) into a folder (-o)"
+        )
+    summary = predict_with_ray(classifier, [input_path], output, **options)
+    typer.echo(
+        f"{summary.rows} rows of {len(summary.shards)} shards labelled into {summary.out_dir}",
+        err=True,
+    )
 
 
 @app.command()
@@ -274,6 +320,135 @@ def analyze(
     except (StanceframeError, ValueError) as error:
         _fail(error)
     typer.echo(format_summary(summary, classifier.labels))
+
+
+@app.command()
+def profile(
+    run: Annotated[Path, typer.Argument(help="A run directory written by `stanceframe train`")],
+    corpus: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="CORPUS...",
+            help="Article records (.jsonl, .csv, .tsv, .parquet; one article a row, `text` plus "
+            "metadata), folders of such shards, or glob patterns",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the results to")],
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Group by this record field, e.g. outlet (repeatable)"),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(help="Also group by calendar period of a date field: FIELD:month|week|year"),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="Correction: em (default; measured best), acc, pacc, pcc, or cc (raw counts)"
+        ),
+    ] = "em",
+    sentences: Annotated[
+        bool,
+        typer.Option(
+            "--sentences", help="Records are sentences (with --article-field), not articles"
+        ),
+    ] = False,
+    min_group: Annotated[
+        int, typer.Option(min=1, help="Groups with fewer sentences are reported but flagged")
+    ] = 30,
+    resamples: Annotated[int, typer.Option(min=10, help="Bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed")] = 0,
+    dev: Annotated[
+        str | None,
+        typer.Option(
+            help="Labelled dev data for the correction (default: the run's own dev statistics)"
+        ),
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="Field holding the article's text")] = "text",
+    id_field: Annotated[str, typer.Option(help="Field holding the article's id")] = "id",
+    article_field: Annotated[
+        str | None,
+        typer.Option(help="--sentences: field naming each sentence's article (default: article)"),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Stance runs: one target for every record")
+    ] = None,
+    target_field: Annotated[
+        str | None, typer.Option(help="Stance runs: field holding each record's target")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="local (this process) or ray (Ray Data; see --ray-address)")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to use (default: $RAY_ADDRESS, or a local Ray on this machine)"
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--engine ray: labelling actors (default: CPUs)")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier profile output")] = False,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads for the model (default: one per core)")
+    ] = None,
+) -> None:
+    """Label CORPUS with RUN and write each group's label shares, corrected for the model's errors
+    with 95% intervals: profiles.csv, sentences.csv, profiles.json and report.html in --out."""
+    from stanceframe.eval.profile import ProfileSettings, TimeGrouping, write_profile
+    from stanceframe.model import Classifier
+
+    try:
+        classifier = Classifier.load(run, device=device, threads=threads)
+        settings = ProfileSettings(
+            by=list(by or []),
+            time=TimeGrouping.parse(time) if time else None,
+            method=method,
+            sentences=sentences,
+            min_group=min_group,
+            resamples=resamples,
+            seed=seed,
+            text_field=text_field,
+            id_field=id_field,
+            article_field=article_field
+            or classifier.meta["input"].get("article_column")
+            or "article",
+            target=target,
+            target_field=target_field,
+            batch_size=batch_size,
+        )
+        result = write_profile(
+            classifier,
+            corpus,
+            out,
+            settings,
+            overwrite=overwrite,
+            dev=dev,
+            engine=engine,
+            ray_address=ray_address,
+            command=" ".join(sys.argv),
+            run_options={"device": device, "threads": threads, "workers": workers},
+        )
+    except (StanceframeError, ValueError) as error:
+        _fail(error)
+    summary = result.summary
+    for note in summary["notes"]:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(
+        f"{summary['articles']} articles, {summary['sentences']} sentences, {summary['groups']} "
+        f"groups ({len(summary['small_groups'])} under {min_group} sentences, flagged); "
+        f"method {summary['method']}, {summary['interval']['resamples']} resamples"
+    )
+    typer.echo(f"{'label':<22}{'counted':>9}{'corrected':>11}   95% interval")
+    for label, values in summary["overall"].items():
+        typer.echo(
+            f"{label:<22}{values['share']:>9.3f}{values['corrected_share']:>11.3f}   "
+            f"{values['ci_low']:.3f}-{values['ci_high']:.3f}"
+        )
+    typer.echo(f"written to {out}: profiles.csv, sentences.csv, profiles.json, report.html")
 
 
 @app.command()

@@ -9,11 +9,13 @@ name the file and line.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +34,8 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 TEXT_FIELD = "text"  # the one field of a plain-text record
 _BOM = b"\xef\xbb\xbf"
+SHARD_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")  # what a folder is searched for
+_GLOB_CHARACTERS = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -265,3 +269,42 @@ class RecordReader:
             raise DataError(
                 f"{self.source} after row {row}: cannot read as Parquet ({error})"
             ) from error
+
+
+def record_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Files, folders (their .jsonl/.json/.csv/.tsv/.parquet shards, hidden ones left out) and
+    glob patterns, in order, each file once."""
+    found: list[Path] = []
+    for given in paths:
+        text = str(given)
+        path = Path(text)
+        if path.is_dir():
+            shards = sorted(
+                file
+                for file in path.rglob("*")
+                if file.is_file()
+                and file.suffix.lower() in SHARD_SUFFIXES
+                and not any(part.startswith(".") for part in file.relative_to(path).parts)
+            )
+            if not shards:
+                raise DataError(f"{path}: folder holds no {', '.join(SHARD_SUFFIXES)} files")
+            found += shards
+        elif path.is_file():
+            if format_of(path) is None:
+                raise DataError(
+                    f"{path}: give records as {', '.join(SHARD_SUFFIXES)} files, folders of "
+                    "them, or a glob pattern"
+                )
+            found.append(path)
+        elif _GLOB_CHARACTERS.search(text):
+            matches = sorted(Path(match) for match in glob.glob(text, recursive=True))
+            matches = [match for match in matches if match.is_file()]
+            if not matches:
+                raise DataError(f"{text}: the pattern matches no file")
+            found += matches
+        else:
+            raise DataError(f"{text}: no such file or folder")
+    unique: dict[Path, None] = {}
+    for file in found:
+        unique.setdefault(file, None)
+    return list(unique)

@@ -26,6 +26,8 @@ from stanceframe.run_files import (  # noqa: F401 - META_FILE and read_meta: cal
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 START_FILE = "start.json"  # in RUN.partial: the settings and data the run started with
+# dev-split gold labels and logits, from which `stanceframe profile` corrects counted label shares
+QUANTIFICATION_FILE = "quantification.json"
 # Settings that do not change what is learnt; a resume may differ in them.
 RESUMABLE_CHANGES = {"training.threads"}
 
@@ -241,3 +243,24 @@ def write_json(path: Path, content: Any) -> None:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+
+
+def quantification_record(
+    split, label_names: list[str], gold, logits, written_by: str
+) -> dict[str, Any]:
+    """The dev statistics a quantification method needs, kept small: each dev row's gold label id
+    and its logits before temperature and priors (so they stay valid after `calibrate`), from which
+    the confusion matrix and the posteriors of any later decision rule follow."""
+    from datetime import datetime, timezone
+
+    return {
+        "format_version": 1,
+        "split": split.name,
+        "source": split.source,
+        "fingerprint": split.fingerprint,
+        "labels": list(label_names),
+        "gold": [int(label) for label in gold],
+        "logits": [[round(float(value), 5) for value in row] for row in logits],
+        "written_by": written_by,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

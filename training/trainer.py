@@ -373,6 +373,7 @@ def train(
     runtime_s = time.perf_counter() - started
 
     metrics: dict[str, Any] = {}
+    quantification = None
     for split in (data.dev, data.test):
         if split is None:
             continue
@@ -382,6 +383,10 @@ def train(
             else encode_split(split, tokenizer, config, data.label_names)
         )
         prediction = trainer.predict(encoded)
+        if split is data.dev and not config.data.multi_label:
+            quantification = runs.quantification_record(
+                split, data.label_names, prediction.label_ids, prediction.predictions, "train"
+            )
         metrics[split.name] = score_logits(
             prediction.predictions,
             prediction.label_ids,
@@ -438,6 +443,8 @@ def train(
     runs.write_json(staging / runs.META_FILE, meta)
     runs.write_json(staging / "labels.json", data.label_names)
     runs.write_json(staging / "metrics.json", metrics)
+    if quantification is not None:
+        runs.write_json(staging / runs.QUANTIFICATION_FILE, quantification)
     (staging / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     (staging / "README.md").write_text(render_model_card(config, meta, metrics), encoding="utf-8")
     runs.finalize(staging, run_dir)
