@@ -85,6 +85,7 @@ def label_with_ray(
     with ray_session(address, options.get("num_cpus")) as ray:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # the same order as the local engine
+        context.raise_original_map_exception = True  # a record's DataError, not Ray's wrapper
         workers = workers_for(ray, options.get("workers"))
         paths = [{"path": str(Path(path).resolve())} for path in files]
         dataset = (

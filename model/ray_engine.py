@@ -54,10 +54,10 @@ def user_error(error: BaseException) -> StanceframeError | None:
             continue
         seen.add(id(current))
         cause = getattr(current, "cause", None)  # RayTaskError keeps the original here
-        if isinstance(cause, StanceframeError) and not hasattr(cause, "cause"):
-            return cause
-        if isinstance(current, StanceframeError) and not hasattr(current, "cause"):
-            return current
+        if isinstance(current, StanceframeError):
+            # Ray may raise a class made of RayTaskError and the user's: its message is a
+            # traceback, its `cause` the original
+            return cause if isinstance(cause, StanceframeError) else current
         stack += [cause, current.__cause__, current.__context__]
     return None
 

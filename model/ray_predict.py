@@ -75,6 +75,7 @@ def predict_with_ray(
     )
     summary = ShardSummary(out_path)
     with staged_folder(out_path) as staging, ray_session(address) as ray:
+        ray.data.DataContext.get_current().raise_original_map_exception = True
         jobs = [
             {
                 "input": str(path.resolve()),

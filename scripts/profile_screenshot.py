@@ -1,6 +1,6 @@
 """Take the screenshot of a `stanceframe profile` report for the docs, with Debian's headless Chromium.
 
-    .venv/bin/python scripts/profile_screenshot.py outputs/profile/report.html docs/img/profile-report.png
+.venv/bin/python scripts/profile_screenshot.py outputs/profile/report.html docs/img/profile-report.png
 """
 
 from __future__ import annotations
