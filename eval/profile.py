@@ -647,7 +647,9 @@ def compute_profile(
         "default_method": quantify.DEFAULT_METHOD,
         "interval": {
             "confidence": quantify.CONFIDENCE,
-            "kind": "percentile bootstrap over articles (within each group) and dev rows",
+            "kind": "percentile bootstrap over articles (within each group)"
+            + (" and dev rows" if settings.method in ("acc", "pacc") else ""),
+            "dev_resampled": settings.method in ("acc", "pacc"),
             "resamples": settings.resamples,
             "seed": settings.seed,
         },

@@ -93,7 +93,10 @@ def label_with_ray(
             # Reading reserves no CPU: the labelling actors hold every CPU they are given, and
             # a read waiting for a free CPU would wait for ever.
             .flat_map(
-                _read_shard, fn_kwargs={"settings": settings}, num_cpus=0, concurrency=workers
+                _read_shard,
+                fn_kwargs={"settings": settings},
+                num_cpus=0,
+                compute=ray.data.TaskPoolStrategy(size=workers),
             )
             .map_batches(
                 _ArticleLabeller,

@@ -315,20 +315,27 @@ def test_calibrate_rewrites_the_dev_statistics(framing_run, tmp_path):
 
 
 def test_corrected_shares_beat_raw_counts_on_a_known_shift(tmp_path):
-    """The tiny model, trained a little longer on the bundled corpus, profiles the bundled test
-    split resampled to 80% `other` (the issue's shift): EM's total error is well under raw
-    counting's, and the intervals cover most of the true shares."""
+    """A small model trained briefly on the bundled corpus (about half right: where counting is
+    most biased) profiles the bundled test split resampled to 80% `other`, the issue's shift.
+    Every correction's total error is well under raw counting's, and ACC's intervals, which carry
+    the dev statistics' uncertainty, cover most true shares (EM's are too narrow on a model this
+    weak: docs/corpus-analysis.md)."""
     from scripts.quantification_eval import shifted_corpus, train_tiny_run
 
     run = train_tiny_run(tmp_path / "run")
     classifier = Classifier.load(run, device="cpu")
     records, truth = shifted_corpus(classifier.labels, {"other": 0.8}, size=600, seed=0)
-    table = profile(classifier, records, sentences=True, resamples=200, seed=0)
-    overall = table.attrs["profile"]["overall"]
-    raw_error = sum(abs(overall[label]["share"] - truth[label]) for label in truth)
-    corrected_error = sum(abs(overall[label]["corrected_share"] - truth[label]) for label in truth)
+    overall = {}
+    for method in ("acc", "pacc", "em"):
+        table = profile(classifier, records, sentences=True, method=method, resamples=200)
+        overall[method] = table.attrs["profile"]["overall"]
+    raw_error = sum(abs(overall["em"][label]["share"] - truth[label]) for label in truth)
+    assert raw_error > 0.5  # counting is far off
+    for method, shares in overall.items():
+        error = sum(abs(shares[label]["corrected_share"] - truth[label]) for label in truth)
+        assert error < 0.5 * raw_error, (method, raw_error, error)
     covered = sum(
-        overall[label]["ci_low"] <= truth[label] <= overall[label]["ci_high"] for label in truth
+        overall["acc"][label]["ci_low"] <= truth[label] <= overall["acc"][label]["ci_high"]
+        for label in truth
     )
-    assert corrected_error < 0.7 * raw_error, (raw_error, corrected_error)
-    assert covered >= 3, overall
+    assert covered >= 3, overall["acc"]
