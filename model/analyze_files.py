@@ -22,7 +22,7 @@ from stanceframe.errors import DataError
 from stanceframe.model.classifier import Classifier
 from stanceframe.model.document import DocumentResult, Profile, analyze_texts
 from stanceframe.model.document_html import IndexEntry, render_article, render_index
-from stanceframe.records import RecordReader, decode_text, read_text, source_name
+from stanceframe.records import RecordReader, decode_text, folder_files, read_text, source_name
 
 ARTICLE_SUFFIXES = (".txt", ".jsonl")  # what a folder is searched for
 RECORD_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv"}  # one article a record
@@ -67,13 +67,7 @@ def _input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
         if str(path) == STDIN:
             yield path, "stdin"
         elif path.is_dir():
-            found = sorted(
-                file
-                for file in path.rglob("*")
-                if file.is_file()
-                and file.suffix.lower() in ARTICLE_SUFFIXES
-                and not any(part.startswith(".") for part in file.relative_to(path).parts)
-            )
+            found = folder_files(path, ARTICLE_SUFFIXES)
             if not found:
                 raise DataError(f"{path}: folder holds no .txt or .jsonl files")
             for file in found:

@@ -271,6 +271,17 @@ class RecordReader:
             ) from error
 
 
+def folder_files(folder: Path, suffixes: Sequence[str]) -> list[Path]:
+    """The files under `folder` with one of `suffixes`, sorted; hidden files and folders left out."""
+    return sorted(
+        file
+        for file in folder.rglob("*")
+        if file.is_file()
+        and file.suffix.lower() in suffixes
+        and not any(part.startswith(".") for part in file.relative_to(folder).parts)
+    )
+
+
 def record_files(paths: Sequence[str | Path]) -> list[Path]:
     """Files, folders (their .jsonl/.json/.csv/.tsv/.parquet shards, hidden ones left out) and
     glob patterns, in order, each file once."""
@@ -279,13 +290,7 @@ def record_files(paths: Sequence[str | Path]) -> list[Path]:
         text = str(given)
         path = Path(text)
         if path.is_dir():
-            shards = sorted(
-                file
-                for file in path.rglob("*")
-                if file.is_file()
-                and file.suffix.lower() in SHARD_SUFFIXES
-                and not any(part.startswith(".") for part in file.relative_to(path).parts)
-            )
+            shards = folder_files(path, SHARD_SUFFIXES)
             if not shards:
                 raise DataError(f"{path}: folder holds no {', '.join(SHARD_SUFFIXES)} files")
             found += shards
