@@ -90,6 +90,8 @@ class Classifier:
         self.labels: list[str] = list(meta["labels"])
         self.multi_label: bool = bool(meta.get("multi_label"))
         self.needs_target: bool = meta["input"].get("target_column") is not None
+        # data.target_position of a stance run: "first" puts the target before the text
+        self.target_first: bool = meta["input"].get("target_position") == "first"
         self.max_length: int = min(int(meta.get("max_length") or 512), tokenizer.model_max_length)
         self.temperature: float = float(meta.get("temperature") or 1.0)
         inference = meta.get("inference") or {}
@@ -220,20 +222,23 @@ class Classifier:
         self, texts: list[str], targets: list[str] | None, contexts: list[str] | None = None
     ) -> tuple[list[list[int]], list[list[int]] | None]:
         """Token ids (and token type ids where the model takes them), truncated, unpadded."""
+        first, second = texts, targets
         if targets is None and contexts is not None:
             # as in training: a previous sentence is cut before the sentence itself
-            targets, truncation = contexts, "longest_first"
+            second, truncation = contexts, "longest_first"
+        elif targets is not None and self.target_first:
+            first, second, truncation = targets, texts, "only_second"
         else:
             truncation = "only_first" if targets is not None else True
         encoded = self.tokenizer(
-            texts,
-            targets,
+            first,
+            second,
             truncation=truncation,
             max_length=self.max_length,
             return_attention_mask=False,
             return_token_type_ids="token_type_ids" in self.input_names,
         )
-        self._warn_if_truncated(encoded, texts, targets)
+        self._warn_if_truncated(encoded, first, second)
         return encoded["input_ids"], encoded.get("token_type_ids")
 
     def _warn_if_truncated(self, encoded, texts: list[str], targets: list[str] | None) -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from stanceframe.errors import DataError, RunDirError
+from stanceframe.errors import ConfigError, DataError, RunDirError
 from stanceframe.training import train
 from stanceframe.training.run_dir import checkpoints_dir, staging_dir
 from tests.conftest import FRAMING_LABELS, REPO, tiny_config
@@ -178,3 +178,36 @@ def test_same_config_and_seed_give_identical_weights(framing_run, tmp_path):
     assert first.keys() == second.keys()
     for name, tensor in first.items():
         assert torch.equal(tensor, second[name]), name
+
+
+def test_target_first_puts_the_target_before_the_text_in_training_and_inference(tmp_path):
+    from stanceframe import Classifier
+    from stanceframe.training.trainer import encode_split
+
+    stance_file = str(REPO / "tests" / "fixtures" / "stance_small.jsonl")
+    data = {
+        "train": stance_file,
+        "test": stance_file,
+        "label_column": "stance",
+        "target_column": "target",
+        "labels": ["favor", "against", "none"],
+        "target_position": "first",
+    }
+    config = tiny_config(tmp_path / "stance-first", task="stance", data=data)
+    train(config)
+    meta = json.loads((tmp_path / "stance-first" / "stanceframe.json").read_text())
+    assert meta["input"]["target_position"] == "first"
+    classifier = Classifier.load(tmp_path / "stance-first")
+    tokenizer = classifier.tokenizer
+    ids, _ = classifier._encode(["Sanctions work."], ["NATO"])
+    expected = tokenizer("NATO", "Sanctions work.")["input_ids"]
+    assert ids[0] == expected != tokenizer("Sanctions work.", "NATO")["input_ids"]
+    # training encodes the same order as inference
+    from stanceframe.training.data import load_data
+
+    loaded = load_data(config.data, seed=0)
+    first = loaded.train.examples[0]
+    encoded = encode_split(loaded.train, tokenizer, config, loaded.label_names)
+    assert encoded[0]["input_ids"] == tokenizer(first.target, first.text)["input_ids"]
+    with pytest.raises(ConfigError, match="set data.target_column too"):
+        tiny_config(tmp_path / "x", data={"target_position": "first"})

@@ -42,6 +42,11 @@ class DataConfig(_Section):
     target_column: str | None = Field(
         None, description="Column holding the stance target; the text is read together with it."
     )
+    target_position: Literal["second", "first"] = Field(
+        "second",
+        description="Where the target goes in the sentence pair: after the text (second segment) "
+        "or before it (first segment); the text is what truncation cuts either way.",
+    )
     labels: list[str] | None = Field(
         None, description="Label names; inferred from train when absent."
     )
@@ -177,6 +182,8 @@ class RunConfig(_Section):
                 "data.context reads a sentence with its neighbour; a stance run "
                 "(data.target_column) already uses the second segment for the target"
             )
+        if self.data.target_position != "second" and not self.data.target_column:
+            raise ValueError("data.target_position places a target: set data.target_column too")
         if self.data.context != "none" and self.data.multi_label:
             raise ValueError("data.context is for single-label runs")
         return self

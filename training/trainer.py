@@ -211,6 +211,10 @@ def encode_split(
 
     def tokenize(batch):
         second = batch.get("second")
+        if second is not None and config.data.target_position == "first":
+            return tokenizer(
+                second, batch["text"], truncation="only_second", max_length=config.model.max_length
+            )
         return tokenizer(
             batch["text"],
             second,
@@ -406,6 +410,7 @@ def train(
         "input": {
             "text_column": config.data.text_column,
             "target_column": config.data.target_column,
+            "target_position": config.data.target_position,
             "context": config.data.context,
             "article_column": config.data.article_column,
             "position_column": config.data.position_column,
