@@ -14,7 +14,7 @@ built on QuaPy's implementations (Moreo, Esuli & Sebastiani 2021):
 
 Every estimate takes *weights* over the corpus's sentences, so that one call computes the point
 estimate (all weights 1) and a whole batch of bootstrap resamples (article-resampling counts); the
-weighted forms equal QuaPy's own on the resampled rows (tests/test_quantify.py checks that).
+weighted forms equal QuaPy's own on the resampled rows (tests/eval/test_quantify.py checks that).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 from stanceframe import Classifier
 from stanceframe.errors import DataError, OutputExistsError
 from stanceframe.model.files import PredictionInterrupted, predict_file
-from tests.test_classifier import TEXTS
+from tests.model.test_classifier import TEXTS
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,12 @@
 import json
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent.parent / "data"
+from tests.conftest import REPO
+
+DATA = REPO / "data"
 sys.path.insert(0, str(DATA))
 from corpus_checks import (  # noqa: E402
     FRAMING_LABELS,

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stanceframe.cli import app
-from tests.test_profile import article_records, write_jsonl
+from tests.eval.test_profile import article_records, write_jsonl
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'stanceframe[ray]')")
 pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install 'ray[data]')")

@@ -14,7 +14,7 @@ from stanceframe.errors import OutputExistsError, RunDirError
 from stanceframe.model import export as export_module
 from stanceframe.model.export import ExportError, export_onnx, onnx_path
 from tests.conftest import FIXTURES, tiny_config
-from tests.test_classifier import TEXTS
+from tests.model.test_classifier import TEXTS
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ import torch
 from stanceframe.training.trainer import soft_label_loss
 from tests.conftest import FIXTURES, tiny_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_soft_label_loss_is_zero_when_the_student_matches_the_teacher():

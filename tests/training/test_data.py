@@ -7,7 +7,7 @@ from stanceframe.errors import DataError
 from stanceframe.training.config import DataConfig
 from stanceframe.training.data import load_data
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LABELS = ["accusation", "denial", "diplomatic_proposal", "other"]
 
 

@@ -5,7 +5,7 @@ import pytest
 from stanceframe.errors import ConfigError
 from stanceframe.training.config import load_config
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, text: str) -> Path:
