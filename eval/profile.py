@@ -131,6 +131,26 @@ class ProfileSettings:
     def group_columns(self) -> list[str]:
         return [*self.by, *([self.time.column] if self.time else [])]
 
+    @classmethod
+    def for_run(
+        cls,
+        classifier: Classifier,
+        by: Sequence[str] | str | None = None,
+        time: str | None = None,
+        article_field: str | None = None,
+        **fields: Any,
+    ) -> ProfileSettings:
+        """Settings as `profile()` and the CLI take them: --by as one field or several, --time as
+        FIELD:month|week|year, the article field by default the one the run was trained with."""
+        return cls(
+            by=[by] if isinstance(by, str) else list(by or []),
+            time=TimeGrouping.parse(time) if time else None,
+            article_field=article_field
+            or classifier.meta["input"].get("article_column")
+            or "article",
+            **fields,
+        )
+
 
 # ------------------------------------------------------------------ reading the corpus
 
@@ -755,9 +775,10 @@ def profile(
     >>> profile("runs/framing", "news/*.jsonl", by="outlet", time="date:month")  # doctest: +SKIP
     """
     classifier = run if isinstance(run, Classifier) else Classifier.load(run, device=device)
-    settings = ProfileSettings(
-        by=[by] if isinstance(by, str) else list(by or []),
-        time=TimeGrouping.parse(time) if time else None,
+    settings = ProfileSettings.for_run(
+        classifier,
+        by,
+        time,
         method=method,
         sentences=sentences,
         min_group=min_group,

@@ -398,14 +398,16 @@ def profile(
 ) -> None:
     """Label CORPUS with RUN and write each group's label shares, corrected for the model's errors
     with 95% intervals: profiles.csv, sentences.csv, profiles.json and report.html in --out."""
-    from stanceframe.eval.profile import ProfileSettings, TimeGrouping, write_profile
+    from stanceframe.eval.profile import ProfileSettings, write_profile
     from stanceframe.model import Classifier
 
     try:
         classifier = Classifier.load(run, device=device, threads=threads)
-        settings = ProfileSettings(
-            by=list(by or []),
-            time=TimeGrouping.parse(time) if time else None,
+        settings = ProfileSettings.for_run(
+            classifier,
+            by,
+            time,
+            article_field,
             method=method,
             sentences=sentences,
             min_group=min_group,
@@ -413,9 +415,6 @@ def profile(
             seed=seed,
             text_field=text_field,
             id_field=id_field,
-            article_field=article_field
-            or classifier.meta["input"].get("article_column")
-            or "article",
             target=target,
             target_field=target_field,
             batch_size=batch_size,
