@@ -443,11 +443,11 @@ def _run_settings(run: Path) -> ImportSettings:
         config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
         label_field = (config.get("data") or {}).get("label_column") or label_field
     return ImportSettings(
-        list(meta["labels"]),
-        control_name(meta.get("task")),
-        bool(meta.get("multi_label")),
+        list(meta.labels),
+        control_name(meta.task),
+        meta.multi_label,
         label_field,
-        (meta.get("input") or {}).get("target_column"),
+        meta.input.target_column,
         run,
     )
 

@@ -16,17 +16,13 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
+from stanceframe.atomic import write_json
 from stanceframe.eval.run_data import data_config, gold_array, load_eval_split, load_run_splits
 from stanceframe.metrics import calibration_metrics
 from stanceframe.model.classifier import Classifier
+from stanceframe.run_files import CalibrationRecord, read_meta, update_meta
 from stanceframe.training.data import Split
-from stanceframe.training.run_dir import (
-    META_FILE,
-    QUANTIFICATION_FILE,
-    quantification_record,
-    read_meta,
-    write_json,
-)
+from stanceframe.training.run_dir import QUANTIFICATION_FILE, quantification_record
 
 # Scores are float32: clipping keeps log(0) out of the logits recovered from them; a sigmoid
 # score cannot be told from 1 above 1 - 6e-8.
@@ -115,7 +111,8 @@ def calibrate_run(
     multi_label = classifier.multi_label
     meta = read_meta(run_path)
     warnings = []
-    test_digest = meta.get("data", {}).get("test", {}).get("sha256")
+    test_split = meta.data.get("test")
+    test_digest = test_split.sha256 if test_split is not None else None
     if data is not None and test_digest and split.fingerprint.get("sha256") == test_digest:
         warnings.append(
             f"{data} is the run's test split: its test ECE will now look better than it is; "
@@ -123,7 +120,7 @@ def calibrate_run(
         )
     result = CalibrationResult(
         temperature=temperature,
-        previous_temperature=meta.get("temperature"),
+        previous_temperature=meta.temperature,
         n=len(split.examples),
         data=data_name,
         nll_before=negative_log_likelihood(logits, gold, 1.0, multi_label),
@@ -132,14 +129,13 @@ def calibrate_run(
         ece_after=_ece(logits, gold, temperature, multi_label),
         warnings=warnings,
     )
-    meta["temperature"] = temperature
-    meta["calibration"] = {
+    calibration = CalibrationRecord(
         **result.to_dict(),
-        "method": "temperature scaling",
-        "data_fingerprint": split.fingerprint,
-        "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    write_json(run_path / META_FILE, meta)
+        method="temperature scaling",
+        data_fingerprint=split.fingerprint,
+        fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    update_meta(run_path, temperature=temperature, calibration=calibration)
     if (
         not multi_label
     ):  # `profile` corrects label shares with the same dev data the run is calibrated on
@@ -153,9 +149,6 @@ def calibrate_run(
 def reset_calibration(run_dir: str | Path) -> float | None:
     """Remove a stored temperature; returns the one removed."""
     run_path = Path(run_dir)
-    meta = read_meta(run_path)
-    previous = meta.get("temperature")
-    meta["temperature"] = None
-    meta.pop("calibration", None)
-    write_json(run_path / META_FILE, meta)
+    previous = read_meta(run_path).temperature
+    update_meta(run_path, temperature=None, calibration=None)
     return previous

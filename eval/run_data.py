@@ -13,9 +13,9 @@ import yaml
 
 from stanceframe.errors import DataError
 from stanceframe.model.classifier import Classifier
+from stanceframe.run_files import read_meta
 from stanceframe.training.config import DataConfig, RunConfig, config_from_dict
 from stanceframe.training.data import LoadedData, Split, check_labels, load_data, load_split
-from stanceframe.training.run_dir import read_meta
 
 
 def run_config(run_dir: Path) -> RunConfig | None:
@@ -59,12 +59,12 @@ def load_run_splits(run_dir: Path) -> tuple[LoadedData, list[str]]:
     if config is None:
         raise DataError(f"{run_dir}: no config.yaml, so the run's training data is unknown")
     loaded = load_data(config.data, config.training.seed)
-    recorded = read_meta(run_dir).get("data", {})
+    recorded = read_meta(run_dir).data
     warnings = []
     for split in (loaded.train, loaded.dev, loaded.test):
         if split is None:
             continue
-        digest = recorded.get(split.name, {}).get("sha256")
+        digest = recorded[split.name].sha256 if split.name in recorded else None
         if digest and split.fingerprint.get("sha256") not in (None, digest):
             warnings.append(
                 f"{split.name} data {split.source} changed since the run was trained "

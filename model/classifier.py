@@ -22,13 +22,16 @@ from stanceframe.model.backends import (
     resolve_device,
 )
 from stanceframe.run_files import (
+    HF_CONFIG_FILE,
     META_FILE,
+    RunMeta,
     check_labels,
     check_tokenizer,
     check_weights,
     config_labels,
     read_json,
     read_meta,
+    validate_meta,
 )
 
 if TYPE_CHECKING:
@@ -54,24 +57,23 @@ class Prediction:
         }
 
 
-def _read_run_meta(run_dir: Path) -> dict[str, Any]:
+def _read_run_meta(run_dir: Path) -> RunMeta:
     """stanceframe's metadata, or what can be read from a plain Hugging Face model folder."""
     if (run_dir / META_FILE).is_file():
         meta = read_meta(run_dir)
-        check_labels(run_dir, meta["labels"])
+        check_labels(run_dir, meta.labels)
         return meta
-    if not (run_dir / "config.json").is_file():
+    config_path = run_dir / HF_CONFIG_FILE
+    if not config_path.is_file():
         raise RunDirError(f"{run_dir}: not a run directory (no {META_FILE} and no config.json)")
     labels = config_labels(run_dir)
-    problem_type = read_json(run_dir / "config.json").get("problem_type")
-    return {
+    problem_type = read_json(config_path).get("problem_type")
+    content = {
         "labels": labels,
         "multi_label": problem_type == "multi_label_classification",
-        "input": {"target_column": None},
         "max_length": 512,
-        "inference": {},
-        "temperature": None,
     }
+    return validate_meta(content, config_path)
 
 
 class Classifier:
@@ -82,27 +84,28 @@ class Classifier:
     'denial'
     """
 
-    def __init__(self, backend: InferenceBackend, tokenizer, meta: dict[str, Any], run_dir: Path):
+    def __init__(self, backend: InferenceBackend, tokenizer, meta: RunMeta, run_dir: Path):
         self.backend = backend
         self.tokenizer = tokenizer
-        self.meta = meta
+        # stanceframe.json as RunMeta validated it (every field there), for reports and the service
+        self.meta: dict[str, Any] = meta.model_dump(mode="json")
         self.run_dir = run_dir
-        self.labels: list[str] = list(meta["labels"])
-        self.multi_label: bool = bool(meta.get("multi_label"))
-        self.needs_target: bool = meta["input"].get("target_column") is not None
+        self.labels: list[str] = list(meta.labels)
+        self.multi_label: bool = meta.multi_label
+        self.needs_target: bool = meta.input.target_column is not None
         # data.target_position of a stance run: "first" puts the target before the text
-        self.target_first: bool = meta["input"].get("target_position") == "first"
-        self.max_length: int = min(int(meta.get("max_length") or 512), tokenizer.model_max_length)
-        self.temperature: float = float(meta.get("temperature") or 1.0)
-        inference = meta.get("inference") or {}
-        self.threshold: float = float(inference.get("threshold") or 0.5)
-        self.label_thresholds: dict[str, float] = inference.get("thresholds") or {}
-        self.abstain_threshold: float | None = inference.get("abstain_threshold")
-        self.fallback_label: str | None = inference.get("fallback_label")
+        self.target_first: bool = meta.input.target_position == "first"
+        self.max_length: int = min(meta.max_length or 512, tokenizer.model_max_length)
+        self.temperature: float = meta.temperature or 1.0
+        inference = meta.inference
+        self.threshold: float = inference.threshold
+        self.label_thresholds: dict[str, float] = inference.thresholds or {}
+        self.abstain_threshold: float | None = inference.abstain_threshold
+        self.fallback_label: str | None = inference.fallback_label
         # data.context of the run: "previous" reads each sentence with the one before it
-        self.context: str = meta["input"].get("context") or "none"
-        self.training_prior: dict[str, float] | None = meta.get("training_prior")
-        self.priors: dict[str, float] | None = inference.get("priors")
+        self.context: str = meta.input.context
+        self.training_prior: dict[str, float] | None = meta.training_prior
+        self.priors: dict[str, float] | None = inference.priors
 
     @classmethod
     def load(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from stanceframe.errors import OutputExistsError
 
@@ -208,3 +208,10 @@ def staged_file(target: Path) -> Iterator[IO[str]]:
         stream.close()
         staging.unlink(missing_ok=True)
         raise
+
+
+def write_json(target: Path, content: Any) -> None:
+    """`content` as indented UTF-8 JSON, staged beside `target` and swapped in when complete."""
+    text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+    with staged_file(target) as stream:
+        stream.write(text)

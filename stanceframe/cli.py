@@ -238,30 +238,27 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory")]) -> None:
         metrics = read_json(metrics_path) if metrics_path.is_file() else {}
     except StanceframeError as error:
         _fail(error)
-    training = meta.get("training") or {}
+    training = meta.training
+    steps = "?" if training.global_step is None else training.global_step
     typer.echo(f"run:        {run}")
     typer.echo(
-        f"task:       {meta.get('task', '?')}  "
-        f"({'multi-label' if meta.get('multi_label') else 'single-label'})"
+        f"task:       {meta.task or '?'}  ({'multi-label' if meta.multi_label else 'single-label'})"
     )
-    typer.echo(f"labels:     {', '.join(meta['labels'])}")
-    if meta.get("input", {}).get("target_column"):
-        typer.echo(f"input:      text + target (column {meta['input']['target_column']!r})")
-    typer.echo(f"base model: {meta.get('base_model', '?')}  (max {meta.get('max_length')} tokens)")
+    typer.echo(f"labels:     {', '.join(meta.labels)}")
+    if meta.input.target_column:
+        typer.echo(f"input:      text + target (column {meta.input.target_column!r})")
+    typer.echo(f"base model: {meta.base_model or '?'}  (max {meta.max_length} tokens)")
     typer.echo(
-        f"created:    {meta.get('created_at', '?')}  steps {training.get('global_step', '?')}  "
-        f"device {training.get('device', '?')}"
+        f"created:    {meta.created_at or '?'}  steps {steps}  device {training.device or '?'}"
     )
-    if meta.get("temperature"):
-        typer.echo(f"calibrated: temperature {meta['temperature']:.3f}")
-    for split, fingerprint in (meta.get("data") or {}).items():
-        typer.echo(
-            f"data {split:<5} {fingerprint.get('rows', '?'):>6} rows  {fingerprint.get('source')}"
-        )
+    if meta.temperature:
+        typer.echo(f"calibrated: temperature {meta.temperature:.3f}")
+    for split, fingerprint in meta.data.items():
+        typer.echo(f"data {split:<5} {fingerprint.rows:>6} rows  {fingerprint.source}")
     for split, scores in (metrics if isinstance(metrics, dict) else {}).items():
         if isinstance(scores, dict) and "macro_f1" in scores:
             typer.echo(f"{split:<5} macro-F1 {scores['macro_f1']:.3f}  n={scores.get('n')}")
-    versions = ", ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
+    versions = ", ".join(f"{name} {version}" for name, version in meta.versions.items())
     typer.echo(f"versions:   {versions}")
 
 
@@ -747,13 +744,16 @@ def priors(
         for label, share in zip(classifier.labels, estimate.priors, strict=True)
     )
     if write:
-        from stanceframe.training.run_dir import META_FILE, read_meta, write_json
+        from stanceframe.run_files import META_FILE, read_meta, update_meta
 
-        meta = read_meta(run)
-        meta.setdefault("inference", {})["priors"] = dict(
+        estimated = dict(
             zip(classifier.labels, [float(share) for share in estimate.priors], strict=True)
         )
-        write_json(run / META_FILE, meta)
+        try:
+            inference = read_meta(run).inference.model_copy(update={"priors": estimated})
+            update_meta(run, inference=inference)
+        except StanceframeError as error:
+            _fail(error)
         typer.echo(f"stored in {run / META_FILE}: predict, analyze and serve now use them")
     else:
         typer.echo(f"use them with: --priors {shares}   (or rerun with --write to store them)")

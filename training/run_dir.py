@@ -1,30 +1,24 @@
 """The run directory: a Hugging Face model folder plus everything needed to trust and reuse it.
 
 Training writes into `<run_dir>.partial` and renames it into place only when the run is complete,
-so an existing run is never touched by a failed or interrupted one.
+so an existing run is never touched by a failed or interrupted one. The schema of the run's
+stanceframe.json, and every read and write of it, is `RunMeta` in stanceframe/run_files.py.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 import shutil
 from pathlib import Path
 from typing import Any
 
-from stanceframe.atomic import file_mode, removed_on_sigterm, replace_folder
+from stanceframe.atomic import file_mode, replace_folder
 from stanceframe.errors import ConfigError, RunDirError
-from stanceframe.run_files import (  # noqa: F401 - META_FILE and read_meta: callers import them here
-    META_FILE,
-    check_weights,
-    read_json,
-    read_meta,
-)
+from stanceframe.run_files import check_weights, read_json
 
 logger = logging.getLogger(__name__)
-FORMAT_VERSION = 1
 START_FILE = "start.json"  # in RUN.partial: the settings and data the run started with
 # dev-split gold labels and logits, from which `stanceframe profile` corrects counted label shares
 QUANTIFICATION_FILE = "quantification.json"
@@ -231,18 +225,6 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[package] = "not installed"
     return versions
-
-
-def write_json(path: Path, content: Any) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with removed_on_sigterm(temporary):
-        try:
-            text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
 
 
 def quantification_record(

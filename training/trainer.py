@@ -23,8 +23,18 @@ from transformers import (
     set_seed,
 )
 
+from stanceframe.atomic import write_json
 from stanceframe.errors import ConfigError
 from stanceframe.metrics import classification_metrics, multilabel_metrics
+from stanceframe.run_files import (
+    DataFingerprint,
+    DistillationRecord,
+    RunInference,
+    RunInput,
+    RunMeta,
+    TrainingRecord,
+    write_meta,
+)
 from stanceframe.training import run_dir as runs
 from stanceframe.training.config import DistillationConfig, RunConfig, TrainingConfig
 from stanceframe.training.data import LoadedData, Split, load_data
@@ -338,7 +348,7 @@ def train(
     teacher = load_soft_labels(config, data) if config.training.distillation is not None else None
     staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
     if main_process and not resume:
-        runs.write_json(staging / runs.START_FILE, start_record)
+        write_json(staging / runs.START_FILE, start_record)
     train_set = encode_split(data.train, tokenizer, config, data.label_names, teacher)
     dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
     threshold = config.inference.threshold
@@ -402,56 +412,56 @@ def train(
     trainer.save_model(str(staging))
     if not trainer.is_world_process_zero():
         return TrainResult(run_dir, metrics, output.global_step, runtime_s, data.warnings)
-    meta = {
-        "format_version": runs.FORMAT_VERSION,
-        "task": config.task,
-        "labels": data.label_names,
-        "multi_label": config.data.multi_label,
-        "input": {
-            "text_column": config.data.text_column,
-            "target_column": config.data.target_column,
-            "target_position": config.data.target_position,
-            "context": config.data.context,
-            "article_column": config.data.article_column,
-            "position_column": config.data.position_column,
-        },
-        # label shares the model was fitted to (class weights included): the reference that
-        # inference.priors shifts decisions away from
-        "training_prior": training_prior(config, data),
-        "max_length": config.model.max_length,
-        "base_model": config.model.base,
-        "inference": config.inference.model_dump(mode="json"),
-        "temperature": None,
-        "data": {
-            split.name: split.fingerprint
+    meta = RunMeta(
+        task=config.task,
+        labels=data.label_names,
+        multi_label=config.data.multi_label,
+        input=RunInput(
+            text_column=config.data.text_column,
+            target_column=config.data.target_column,
+            target_position=config.data.target_position,
+            context=config.data.context,
+            article_column=config.data.article_column,
+            position_column=config.data.position_column,
+        ),
+        training_prior=training_prior(config, data),
+        max_length=config.model.max_length,
+        base_model=config.model.base,
+        inference=RunInference(**config.inference.model_dump(mode="json")),
+        data={
+            split.name: DataFingerprint(**split.fingerprint)
             for split in (data.train, data.dev, data.test)
             if split is not None
         },
-        "training": {
-            "global_step": output.global_step,
-            "distillation": None
+        training=TrainingRecord(
+            global_step=output.global_step,
+            distillation=None
             if teacher is None
-            else {**config.training.distillation.model_dump(), **teacher.summary()},
-            "train_rows": len(data.train.examples),
+            else DistillationRecord(
+                **config.training.distillation.model_dump(), **teacher.summary()
+            ),
+            train_rows=len(data.train.examples),
             # the checkpoint folders are deleted with the staging folder; keep the step they were at
-            "best_step": _checkpoint_step(trainer.state.best_model_checkpoint),
-            "best_dev_macro_f1": trainer.state.best_metric,
-            "runtime_s": runtime_s,
-            "train_samples_per_second": output.metrics.get("train_samples_per_second"),
-            "device": plan.device,
-            "precision": plan.precision,
-            "warnings": data.warnings,
-        },
-        "versions": runs.library_versions(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    runs.write_json(staging / runs.META_FILE, meta)
-    runs.write_json(staging / "labels.json", data.label_names)
-    runs.write_json(staging / "metrics.json", metrics)
+            best_step=_checkpoint_step(trainer.state.best_model_checkpoint),
+            best_dev_macro_f1=trainer.state.best_metric,
+            runtime_s=runtime_s,
+            train_samples_per_second=output.metrics.get("train_samples_per_second"),
+            device=plan.device,
+            precision=plan.precision,
+            warnings=data.warnings,
+        ),
+        versions=runs.library_versions(),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    write_meta(staging, meta)
+    write_json(staging / "labels.json", data.label_names)
+    write_json(staging / "metrics.json", metrics)
     if quantification is not None:
-        runs.write_json(staging / runs.QUANTIFICATION_FILE, quantification)
+        write_json(staging / runs.QUANTIFICATION_FILE, quantification)
     (staging / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-    (staging / "README.md").write_text(render_model_card(config, meta, metrics), encoding="utf-8")
+    (staging / "README.md").write_text(
+        render_model_card(config, meta.model_dump(mode="json"), metrics), encoding="utf-8"
+    )
     runs.finalize(staging, run_dir)
     logger.info("run written to %s", run_dir)
     return TrainResult(run_dir, metrics, output.global_step, runtime_s, data.warnings)
