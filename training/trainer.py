@@ -459,9 +459,7 @@ def train(
     if quantification is not None:
         write_json(staging / runs.QUANTIFICATION_FILE, quantification)
     (staging / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-    (staging / "README.md").write_text(
-        render_model_card(config, meta.model_dump(mode="json"), metrics), encoding="utf-8"
-    )
+    (staging / "README.md").write_text(render_model_card(config, meta, metrics), encoding="utf-8")
     runs.finalize(staging, run_dir)
     logger.info("run written to %s", run_dir)
     return TrainResult(run_dir, metrics, output.global_step, runtime_s, data.warnings)
