@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from jinja2 import Environment, PackageLoader
 from scipy.stats import binomtest
 
 from stanceframe.atomic import staged_folder, write_marker
@@ -19,6 +21,7 @@ from stanceframe.eval.evaluate import SplitPredictions, point_scores, predict_sp
 from stanceframe.eval.report import check_writable
 from stanceframe.eval.run_data import data_config, load_eval_split, load_run_splits
 from stanceframe.model.classifier import Classifier
+from stanceframe.rendering import jinja_environment
 from stanceframe.training.data import Split
 
 SCHEMA_VERSION = 1
@@ -191,59 +194,31 @@ def compare_runs(
     return Comparison(summary, disagreements)
 
 
+@cache
+def _environment() -> Environment:
+    environment = jinja_environment(
+        PackageLoader("stanceframe.eval", "templates"), autoescape=False
+    )
+    environment.filters["f3"] = lambda value: f"{value:.3f}"
+    environment.filters["signed"] = lambda value: f"{value:+.3f}"
+    # a pipe would end the table cell
+    environment.filters["cell"] = lambda text: str(text).replace("|", "\\|")
+    return environment
+
+
 def render_comparison_markdown(comparison: Comparison, shown: int = 50) -> str:
+    """comparison.md (and what `compare` prints): scores, tests, F1 per label, disagreements."""
     summary = comparison.summary
-    a, b = summary["a"], summary["b"]
-    accuracy_key = "subset_accuracy" if summary["multi_label"] else "accuracy"
-    lines = [
-        "# Comparison",
-        "",
-        f"A = `{a['path']}`, B = `{b['path']}`, on `{summary['data']['source']}` ({summary['n']} rows).",
-        "",
-        "| score | A | B | B − A | 95% interval | p (paired bootstrap) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for key in ("macro_f1", accuracy_key):
-        test = summary["paired_bootstrap"][key]
-        lines.append(
-            f"| {SCORE_NAMES[key]} | {test['a']:.3f} | {test['b']:.3f} | {test['b_minus_a']:+.3f} "
-            f"| {test['interval']['low']:+.3f} to {test['interval']['high']:+.3f} | {test['p_value']:.3f} |"
-        )
-    agreement = summary["agreement"]
-    lines += [
-        "",
-        f"Both right {agreement['both_right']}, only A {agreement['only_a_right']}, only B "
-        f"{agreement['only_b_right']}, both wrong {agreement['both_wrong']} (exact McNemar "
-        f"p = {agreement['mcnemar_exact_p']:.3f}); the runs disagree on {agreement['disagree']} rows.",
-        "",
-        "## F1 per label",
-        "",
-        "| label | A | B | B − A |",
-        "|---|---:|---:|---:|",
-    ]
-    for label in summary["labels"]:
-        f1_a, f1_b = a["per_label_f1"][label], b["per_label_f1"][label]
-        lines.append(f"| `{label}` | {f1_a:.3f} | {f1_b:.3f} | {f1_b - f1_a:+.3f} |")
-    lines += ["", "## Where they disagree", ""]
-    if not comparison.disagreements:
-        lines.append("Nowhere: both runs give the same labels on every row.")
-    else:
-        lines += [
-            f"{min(shown, len(comparison.disagreements))} of {len(comparison.disagreements)} "
-            "(all are in disagreements.jsonl); rows one run gets right come first.",
-            "",
-            "| text | gold | A | B | right |",
-            "|---|---|---|---|---|",
-        ]
-        for item in comparison.disagreements[:shown]:
-            text = item["text"].replace("|", "\\|")
-            if item["target"]:
-                text = f"**[{item['target']}]** {text}"
-            lines.append(
-                f"| {text} | {item['gold']} | {item['a']} ({item['a_score']:.2f}) | "
-                f"{item['b']} ({item['b_score']:.2f}) | {item['right']} |"
-            )
-    return "\n".join(lines) + "\n"
+    template = _environment().get_template("comparison.md.j2")
+    return template.render(
+        summary=summary,
+        a=summary["a"],
+        b=summary["b"],
+        accuracy_key="subset_accuracy" if summary["multi_label"] else "accuracy",
+        score_names=SCORE_NAMES,
+        disagreements=comparison.disagreements,
+        shown=shown,
+    )
 
 
 def write_comparison(

@@ -38,6 +38,7 @@ def test_wheel_holds_one_namespace_and_imports(tmp_path):
         "stanceframe/metrics.py",
         "stanceframe/cli.py",
         "stanceframe/eval/templates/report.html.j2",
+        "stanceframe/eval/templates/comparison.md.j2",
         "stanceframe/training/templates/model_card.md.j2",
         "stanceframe/model/templates/article_view.html.j2",
         "stanceframe/model/templates/document.css",
