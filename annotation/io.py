@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from stanceframe import atomic
 from stanceframe.atomic import staged_file
 from stanceframe.errors import DataError
 
@@ -48,5 +49,5 @@ def write_records(path: Path, rows: Iterable[dict[str, Any]]) -> int:
 
 
 def write_json(path: Path, content: Any) -> None:
-    with staged_file(Path(path)) as stream:
-        stream.write(json.dumps(content, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Annotation files hold dates and paths: written as text."""
+    atomic.write_json(Path(path), content, default=str)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from stanceframe.atomic import write_json
 from stanceframe.errors import OutputExistsError, RunDirError, StanceframeError
 
 ONNX_DIR = "onnx"
@@ -223,7 +224,7 @@ def export_onnx(
             versions=_versions(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-        _write_json_atomically(export_dir / EXPORT_INFO_FILE, info)
+        write_json(export_dir / EXPORT_INFO_FILE, info)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(
@@ -231,9 +232,3 @@ def export_onnx(
         files={name: onnx_path(run_path, name) for name in wanted},
         parity=parity,
     )
-
-
-def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)

@@ -14,7 +14,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -210,8 +210,9 @@ def staged_file(target: Path) -> Iterator[IO[str]]:
         raise
 
 
-def write_json(target: Path, content: Any) -> None:
-    """`content` as indented UTF-8 JSON, staged beside `target` and swapped in when complete."""
-    text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+def write_json(target: Path, content: Any, default: Callable[[Any], Any] | None = None) -> None:
+    """`content` as indented UTF-8 JSON, staged beside `target` and swapped in when complete;
+    `default` converts what JSON has no type for (as in json.dumps)."""
+    text = json.dumps(content, indent=2, ensure_ascii=False, default=default) + "\n"
     with staged_file(target) as stream:
         stream.write(text)

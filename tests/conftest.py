@@ -59,6 +59,19 @@ def tiny_config(run_dir: Path, **sections) -> RunConfig:
     return config_from_dict(raw)
 
 
+def stance_data(**changes) -> dict:
+    """The data section of a tiny stance run on the stance fixture."""
+    stance_file = str(FIXTURES / "stance_small.jsonl")
+    return {
+        "train": stance_file,
+        "test": stance_file,
+        "label_column": "stance",
+        "target_column": "target",
+        "labels": ["favor", "against", "none"],
+        **changes,
+    }
+
+
 @pytest.fixture(scope="session")
 def framing_run(tmp_path_factory) -> Path:
     from stanceframe.training import train
@@ -73,17 +86,5 @@ def stance_run(tmp_path_factory) -> Path:
     from stanceframe.training import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "stance"
-    stance_file = str(FIXTURES / "stance_small.jsonl")
-    config = tiny_config(
-        run_dir,
-        task="stance",
-        data={
-            "train": stance_file,
-            "test": stance_file,
-            "label_column": "stance",
-            "target_column": "target",
-            "labels": ["favor", "against", "none"],
-        },
-    )
-    train(config)
+    train(tiny_config(run_dir, task="stance", data=stance_data()))
     return run_dir

@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 from stanceframe.errors import ConfigError, DataError, RunDirError
 from stanceframe.training import train
 from stanceframe.training.run_dir import checkpoints_dir, staging_dir
-from tests.conftest import FRAMING_LABELS, REPO, tiny_config
+from tests.conftest import FRAMING_LABELS, REPO, stance_data, tiny_config
 
 
 def test_run_directory_is_complete(framing_run):
@@ -184,15 +184,7 @@ def test_target_first_puts_the_target_before_the_text_in_training_and_inference(
     from stanceframe import Classifier
     from stanceframe.training.trainer import encode_split
 
-    stance_file = str(REPO / "tests" / "fixtures" / "stance_small.jsonl")
-    data = {
-        "train": stance_file,
-        "test": stance_file,
-        "label_column": "stance",
-        "target_column": "target",
-        "labels": ["favor", "against", "none"],
-        "target_position": "first",
-    }
+    data = stance_data(target_position="first")
     config = tiny_config(tmp_path / "stance-first", task="stance", data=data)
     train(config)
     meta = json.loads((tmp_path / "stance-first" / "stanceframe.json").read_text())
