@@ -33,6 +33,7 @@ from stanceframe.run_files import (
     read_meta,
     validate_meta,
 )
+from stanceframe.segments import pair_segments
 
 if TYPE_CHECKING:
     from stanceframe.model.document import DocumentResult
@@ -225,14 +226,9 @@ class Classifier:
         self, texts: list[str], targets: list[str] | None, contexts: list[str] | None = None
     ) -> tuple[list[list[int]], list[list[int]] | None]:
         """Token ids (and token type ids where the model takes them), truncated, unpadded."""
-        first, second = texts, targets
-        if targets is None and contexts is not None:
-            # as in training: a previous sentence is cut before the sentence itself
-            second, truncation = contexts, "longest_first"
-        elif targets is not None and self.target_first:
-            first, second, truncation = targets, texts, "only_second"
-        else:
-            truncation = "only_first" if targets is not None else True
+        first, second, truncation = pair_segments(
+            texts, targets, contexts, target_first=self.target_first
+        )
         encoded = self.tokenizer(
             first,
             second,

@@ -35,6 +35,7 @@ from stanceframe.run_files import (
     TrainingRecord,
     write_meta,
 )
+from stanceframe.segments import pair_segments
 from stanceframe.training import run_dir as runs
 from stanceframe.training.config import DistillationConfig, RunConfig, TrainingConfig
 from stanceframe.training.data import LoadedData, Split, load_data
@@ -221,27 +222,18 @@ def encode_split(
 
     def tokenize(batch):
         second = batch.get("second")
-        if second is not None and config.data.target_position == "first":
-            return tokenizer(
-                second, batch["text"], truncation="only_second", max_length=config.model.max_length
-            )
-        return tokenizer(
+        is_target = config.data.target_column is not None
+        first, second, truncation = pair_segments(
             batch["text"],
-            second,
-            truncation=second_segment_truncation(config, second is not None),
-            max_length=config.model.max_length,
+            targets=second if is_target else None,
+            contexts=None if is_target else second,
+            target_first=config.data.target_position == "first",
         )
+        return tokenizer(first, second, truncation=truncation, max_length=config.model.max_length)
 
     dataset = datasets.Dataset.from_dict(columns)
     kept = {"labels", "teacher_logits", "teacher_mask"}
     return dataset.map(tokenize, batched=True, remove_columns=[c for c in columns if c not in kept])
-
-
-def second_segment_truncation(config: RunConfig, has_second: bool) -> str | bool:
-    """A target is kept whole (the sentence is cut); a context sentence is cut before the text."""
-    if not has_second:
-        return True
-    return "only_first" if config.data.target_column else "longest_first"
 
 
 def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
