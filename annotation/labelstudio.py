@@ -134,7 +134,7 @@ def export_tasks(
     with_context = classifier.context != "none"
     ours = {TEXT_KEY: text_column}
     if pool.targets is not None:
-        ours[TARGET_KEY] = target_column or classifier.meta["input"].get("target_column")
+        ours[TARGET_KEY] = target_column or classifier.run_meta.input.target_column
     if with_context:
         ours[CONTEXT_KEY] = None
     for record in pool.records:
@@ -148,7 +148,7 @@ def export_tasks(
     probabilities = classifier.predict_proba(
         pool.texts, pool.targets, batch_size=batch_size, contexts=pool.contexts
     )
-    control = control_name(classifier.meta.get("task"))
+    control = control_name(classifier.run_meta.task)
     version = model_version or str(classifier.run_dir)
     label_counts: Counter[str] = Counter()
     tasks = []

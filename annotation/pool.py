@@ -99,7 +99,7 @@ def read_pool(
         if target is not None:
             targets = [target] * len(records)
         else:
-            column = target_column or classifier.meta["input"].get("target_column")
+            column = target_column or classifier.run_meta.input.target_column
             targets = [_row_text(record, column) for record in records]
     elif target is not None or target_column is not None:
         raise DataError(
@@ -108,7 +108,7 @@ def read_pool(
         )
     contexts = None
     if classifier.context != "none":
-        article_field = classifier.meta["input"].get("article_column") or "article"
+        article_field = classifier.run_meta.input.article_column or "article"
         contexts = PreviousSentences(article_field).contexts(records, texts)
     ids, generated = _assign_ids(records, id_field, require_ids, source)
     return Pool(

@@ -60,8 +60,8 @@ class SuggestSummary:
 def _run_labelled_sources(classifier: Classifier) -> list[str]:
     """The files of the labelled data the run knows (train, dev and test), as recorded in it."""
     sources = []
-    for fingerprint in (classifier.meta.get("data") or {}).values():
-        location = fingerprint.get("path") or fingerprint.get("source")
+    for fingerprint in classifier.run_meta.data.values():
+        location = fingerprint.path or fingerprint.source
         if location and location not in sources:
             sources.append(str(location))
     return sources
@@ -108,13 +108,13 @@ def _embeddings(
         return classifier.embed(texts, targets, batch_size=batch_size)
     from stanceframe.annotation.embeddings import SentenceEncoder
 
-    base = classifier.meta.get("base_model")
+    base = classifier.run_meta.base_model
     if not base:
         raise DataError(
             f"{classifier.run_dir}: the run does not name its base model; use --embeddings run"
         )
     encoder = SentenceEncoder.load(
-        base, device=device, max_length=int(classifier.meta.get("max_length") or 128)
+        base, device=device, max_length=classifier.run_meta.max_length or 128
     )
     return encoder.encode(texts, targets, batch_size=batch_size)
 
@@ -190,9 +190,9 @@ def suggest(
         )
 
     sources = (_run_labelled_sources(classifier) if check_run_data else []) + list(labelled or [])
-    run_input = classifier.meta.get("input") or {}
+    run_input = classifier.run_meta.input
     labelled_texts, labelled_targets, labelled_read = _read_labelled(
-        sources, run_input.get("text_column") or "text", run_input.get("target_column")
+        sources, run_input.text_column or "text", run_input.target_column
     )
     repeats = find_duplicates(
         pool.texts, pool.targets, labelled_texts, labelled_targets, near_duplicate_threshold

@@ -57,8 +57,8 @@ def _run_summary(run: Path, classifier: Classifier, scores: dict, intervals: dic
     accuracy_key = "subset_accuracy" if classifier.multi_label else "accuracy"
     return {
         "path": str(run),
-        "base_model": classifier.meta.get("base_model"),
-        "temperature": classifier.meta.get("temperature"),
+        "base_model": classifier.run_meta.base_model,
+        "temperature": classifier.run_meta.temperature,
         "macro_f1": scores["macro_f1"],
         accuracy_key: scores[accuracy_key],
         "intervals": intervals,

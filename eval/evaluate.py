@@ -287,7 +287,7 @@ def overlap_warnings(split: Split, reference: RunReference) -> list[str]:
 
 
 def _run_section(classifier: Classifier) -> dict[str, Any]:
-    meta = classifier.meta
+    meta = classifier.meta  # the JSON form: these sections go into metrics.json as they are
     return {
         "path": str(classifier.run_dir),
         "task": meta.get("task"),
@@ -317,7 +317,7 @@ def evaluate_split(
     config = run_config(classifier.run_dir)
     metrics: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "task": classifier.meta.get("task"),
+        "task": classifier.run_meta.task,
         "split": split.name,
         "labels": list(label_names),
         "multi_label": multi_label,

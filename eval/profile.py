@@ -145,9 +145,7 @@ class ProfileSettings:
         return cls(
             by=[by] if isinstance(by, str) else list(by or []),
             time=TimeGrouping.parse(time) if time else None,
-            article_field=article_field
-            or classifier.meta["input"].get("article_column")
-            or "article",
+            article_field=article_field or classifier.run_meta.input.article_column or "article",
             **fields,
         )
 

@@ -33,7 +33,7 @@ def data_config(classifier: Classifier, **column_overrides: str | None) -> DataC
     columns = {key: value for key, value in column_overrides.items() if value is not None}
     if config is not None:
         return config.data.model_copy(update=columns)
-    target_column = classifier.meta.get("input", {}).get("target_column")
+    target_column = classifier.run_meta.input.target_column
     defaults = {"train": "", "labels": classifier.labels, "multi_label": classifier.multi_label}
     if target_column:
         defaults["target_column"] = target_column

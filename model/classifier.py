@@ -88,7 +88,9 @@ class Classifier:
     def __init__(self, backend: InferenceBackend, tokenizer, meta: RunMeta, run_dir: Path):
         self.backend = backend
         self.tokenizer = tokenizer
-        # stanceframe.json as RunMeta validated it (every field there), for reports and the service
+        # stanceframe.json as RunMeta validated it: typed for stanceframe's own code, and as a plain
+        # dict (every field there, unknown ones included) for users and JSON output
+        self.run_meta: RunMeta = meta
         self.meta: dict[str, Any] = meta.model_dump(mode="json")
         self.run_dir = run_dir
         self.labels: list[str] = list(meta.labels)

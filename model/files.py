@@ -235,7 +235,7 @@ def label_chunk(
 
 
 def previous_for(classifier: Classifier) -> PreviousSentences:
-    return PreviousSentences(classifier.meta["input"].get("article_column") or "article")
+    return PreviousSentences(classifier.run_meta.input.article_column or "article")
 
 
 def predict_to_parquet(

@@ -261,20 +261,20 @@ def _versions() -> dict[str, str]:
 
 def model_card_summary(classifier: Classifier) -> dict[str, Any]:
     """What /v1/info says about the model: its task, base, training date and held-out scores."""
-    meta = classifier.meta
+    meta = classifier.run_meta
     metrics_path = classifier.run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
     return {
-        "task": meta.get("task"),
-        "base_model": meta.get("base_model"),
+        "task": meta.task,
+        "base_model": meta.base_model,
         "max_length": classifier.max_length,
         "multi_label": classifier.multi_label,
         "needs_target": classifier.needs_target,
-        "temperature": meta.get("temperature"),
-        "created_at": meta.get("created_at"),
+        "temperature": meta.temperature,
+        "created_at": meta.created_at,
         "data": {
-            split: {"rows": fingerprint.get("rows"), "source": fingerprint.get("source")}
-            for split, fingerprint in (meta.get("data") or {}).items()
+            split: {"rows": fingerprint.rows, "source": fingerprint.source}
+            for split, fingerprint in meta.data.items()
         },
         "metrics": {
             split: {
@@ -284,7 +284,7 @@ def model_card_summary(classifier: Classifier) -> dict[str, Any]:
             }
             for split, scores in metrics.items()
         },
-        "trained_with": meta.get("versions") or {},
+        "trained_with": meta.versions,
     }
 
 

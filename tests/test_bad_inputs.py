@@ -242,11 +242,12 @@ SIGTERM_DURING_PREDICT = """
 import os, signal, sys
 from stanceframe.model.classifier import Prediction
 from stanceframe.model.files import predict_file
+from stanceframe.run_files import RunMeta
 
 class Slow:
     labels = ["a", "b"]
     context = "none"
-    meta = {"input": {}}
+    run_meta = RunMeta(labels=labels)
     calls = 0
     def predict(self, texts, targets=None, batch_size=32, contexts=None):
         Slow.calls += 1

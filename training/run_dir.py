@@ -14,7 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from stanceframe.atomic import file_mode, replace_folder
+from pydantic import BaseModel, ValidationError
+
+from stanceframe.atomic import file_mode, replace_folder, write_json
 from stanceframe.errors import ConfigError, RunDirError
 from stanceframe.run_files import check_weights, read_json
 
@@ -128,15 +130,39 @@ def _drop_incomplete_checkpoints(run_dir: Path) -> None:
 # ---------------------------------------------------------------- what a run started with
 
 
-def start_record(config, data) -> dict[str, Any]:
-    """The settings and data fingerprints a run starts with, kept in RUN.partial for --resume."""
+class StartRecord(BaseModel):
+    """start.json: the settings (the config, less run_dir) and the data fingerprints a run started
+    with, kept in RUN.partial so that --resume can refuse a changed config or data."""
+
+    config: dict[str, Any]
+    data: dict[str, dict[str, Any]]
+
+
+def start_record(config, data) -> StartRecord:
+    """The settings and data fingerprints a run starts with."""
     settings = config.model_dump(mode="json")
     settings.pop("run_dir", None)  # the same folder, however it was spelled
     splits = (data.train, data.dev, data.test)
-    return {
-        "config": settings,
-        "data": {split.name: split.fingerprint for split in splits if split is not None},
-    }
+    return StartRecord(
+        config=settings,
+        data={split.name: split.fingerprint for split in splits if split is not None},
+    )
+
+
+def write_start(staging: Path, record: StartRecord) -> None:
+    write_json(staging / START_FILE, record.model_dump(mode="json"))
+
+
+def read_start(path: Path) -> StartRecord:
+    """start.json of a staging folder; a damaged one is a RunDirError naming it."""
+    try:
+        return StartRecord.model_validate(read_json(path))
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        raise RunDirError(
+            f"{path}: damaged, field {field!r}: {problem['msg']}; pass --overwrite to start afresh"
+        ) from None
 
 
 def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -153,14 +179,14 @@ def _short(value: Any) -> Any:
     return value[:12] if isinstance(value, str) and len(value) == 64 else value
 
 
-def _changes(started: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    before, after = _flat(started.get("config", {})), _flat(now["config"])
+def _changes(started: StartRecord, now: StartRecord) -> list[str]:
+    before, after = _flat(started.config), _flat(now.config)
     changes = [
         f"{key} {before.get(key)!r} -> {after.get(key)!r}"
         for key in sorted(set(before) | set(after))
         if key not in RESUMABLE_CHANGES and before.get(key) != after.get(key)
     ]
-    old_data, new_data = started.get("data", {}), now["data"]
+    old_data, new_data = started.data, now.data
     order = {"train": 0, "dev": 1, "test": 2}
     for split in sorted(set(old_data) | set(new_data), key=lambda name: order.get(name, 3)):
         old, new = old_data.get(split) or {}, new_data.get(split) or {}
@@ -174,7 +200,7 @@ def _changes(started: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return changes
 
 
-def check_resume(run_dir: Path, record: dict[str, Any], *, force: bool) -> list[str]:
+def check_resume(run_dir: Path, record: StartRecord, *, force: bool) -> list[str]:
     """Refuse to resume with other settings or data than the run started with, unless forced.
 
     Returns warnings for the run's record: what changed when forced, or that nothing could be
@@ -183,7 +209,7 @@ def check_resume(run_dir: Path, record: dict[str, Any], *, force: bool) -> list[
     start_path = staging_dir(run_dir) / START_FILE
     if not start_path.is_file():
         return [f"resumed without a record of the settings the run started with ({start_path})"]
-    changes = _changes(read_json(start_path), record)
+    changes = _changes(read_start(start_path), record)
     if not changes:
         return []
     if not force:

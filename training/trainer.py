@@ -340,7 +340,7 @@ def train(
     teacher = load_soft_labels(config, data) if config.training.distillation is not None else None
     staging = runs.prepare(run_dir, overwrite=overwrite, resume=resume, main_process=main_process)
     if main_process and not resume:
-        write_json(staging / runs.START_FILE, start_record)
+        runs.write_start(staging, start_record)
     train_set = encode_split(data.train, tokenizer, config, data.label_names, teacher)
     dev_set = encode_split(data.dev, tokenizer, config, data.label_names)
     threshold = config.inference.threshold
