@@ -129,12 +129,25 @@ def test_the_bundled_soft_labels_cover_the_bundled_training_split(tmp_path):
         "labels": [0] * len(data.train.examples),
     }
     soft.add_columns(columns, data.train, len(data.label_names))
-    # the teacher labelled every training row before the v2c batch; v2c rows learn from gold only
+    # the teacher labelled every training row, and the unlabelled written articles of data/raw
     train_file = REPO / "data" / "framing" / "train.jsonl"
-    groups = [json.loads(line)["group"] for line in train_file.read_text("utf-8").splitlines()]
-    assert soft.train_rows == len(data.train.examples) == len(groups)
-    assert soft.matched_train_rows == sum(not group.startswith("v2c-") for group in groups)
-    assert len(soft.unlabelled) >= 1400
+    assert (
+        soft.train_rows
+        == len(data.train.examples)
+        == len(train_file.read_text("utf-8").splitlines())
+    )
+    assert soft.matched_train_rows == soft.train_rows
+    unlabelled_files = sorted((REPO / "data" / "raw").glob("unlabelled_articles_*.jsonl"))
+    unlabelled = {
+        json.loads(line)["text"]
+        for path in unlabelled_files
+        for line in path.read_text("utf-8").splitlines()
+    }
+    labelled = {
+        example.text for split in (data.train, data.dev, data.test) for example in split.examples
+    }
+    assert len(unlabelled_files) == 6 and len(soft.unlabelled) > 4800
+    assert {row.text for row in soft.unlabelled} == unlabelled - labelled
     assert not any("TEACHER FROM ANOTHER CORPUS" in warning for warning in data.warnings)
 
 
