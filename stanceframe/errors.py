@@ -22,3 +22,8 @@ class RunDirError(StanceframeError):
 
 class OutputExistsError(StanceframeError):
     """An output file exists and --overwrite was not given."""
+
+
+def problem_field(problem: dict) -> str:
+    """The dotted key of one of pydantic's `ValidationError.errors()`, for a message a user acts on."""
+    return ".".join(str(part) for part in problem["loc"]) or "(top level)"

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from stanceframe.atomic import write_json
-from stanceframe.errors import RunDirError
+from stanceframe.errors import RunDirError, problem_field
 
 META_FILE = "stanceframe.json"
 FORMAT_VERSION = 1
@@ -191,8 +191,7 @@ def validate_meta(content: Any, source: Path) -> RunMeta:
         return RunMeta.model_validate(content)
     except ValidationError as error:
         problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"])
-        raise RunDirError(f"{source}: field {field!r}: {problem['msg']}") from None
+        raise RunDirError(f"{source}: field {problem_field(problem)!r}: {problem['msg']}") from None
 
 
 def read_meta(run_dir: Path) -> RunMeta:

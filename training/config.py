@@ -11,7 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from stanceframe.errors import ConfigError
+from stanceframe.errors import ConfigError, problem_field
 
 
 class _Section(BaseModel):
@@ -222,7 +222,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def _describe(error: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid config"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        key = problem_field(problem)
         if problem["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
         elif problem["type"] == "missing":

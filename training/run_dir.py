@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from stanceframe.atomic import file_mode, replace_folder, write_json
-from stanceframe.errors import ConfigError, RunDirError
+from stanceframe.errors import ConfigError, RunDirError, problem_field
 from stanceframe.run_files import check_weights, read_json
 
 logger = logging.getLogger(__name__)
@@ -159,9 +159,9 @@ def read_start(path: Path) -> StartRecord:
         return StartRecord.model_validate(read_json(path))
     except ValidationError as error:
         problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         raise RunDirError(
-            f"{path}: damaged, field {field!r}: {problem['msg']}; pass --overwrite to start afresh"
+            f"{path}: damaged, field {problem_field(problem)!r}: {problem['msg']}; pass "
+            "--overwrite to start afresh"
         ) from None
 
 
