@@ -100,7 +100,8 @@ class TrainingRecord(_Record):
 
     global_step: int | None = None
     distillation: DistillationRecord | None = None
-    train_rows: int | None = None
+    train_rows: int | None = None  # including target_swap_rows
+    target_swap_rows: int | None = None
     best_step: int | None = None
     best_dev_macro_f1: float | None = None
     runtime_s: float | None = None

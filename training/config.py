@@ -36,6 +36,11 @@ class DataConfig(_Section):
         ..., description="Training data: a file, a saved dataset folder, bundled:NAME or hf:ID."
     )
     dev: str | None = Field(None, description="Dev data; when absent a stratified split of train.")
+    extra_train: list[str] = Field(
+        [],
+        description="More training data in the same format, added to train after the dev split "
+        "is drawn (so dev is never drawn from it), e.g. bundled:stance/framing_derived.",
+    )
     test: str | None = None
     text_column: str = "text"
     label_column: str = "label"
@@ -59,6 +64,16 @@ class DataConfig(_Section):
         "article (the second segment); rows without an article are read alone.",
     )
     article_column: str = Field("article", description="Column holding a row's article id.")
+    target_type_column: str | None = Field(
+        None,
+        description="Stance: column holding the target's type (country, leader, policy...); "
+        "training.target_swap swaps in targets of the same type. Rows without it: any type.",
+    )
+    group_column: str | None = Field(
+        None,
+        description="Column holding a row's group (the event or storyline it was written for); "
+        "training.target_swap never swaps in a target of the same group.",
+    )
     position_column: str = Field(
         "position", description="Column holding a row's 0-based position in its article."
     )
@@ -83,6 +98,21 @@ class DistillationConfig(_Section):
     temperature: float = Field(2.0, gt=0)
     alpha: float = Field(
         0.5, ge=0, le=1, description="Weight of the teacher's soft labels; 1 - alpha: gold labels."
+    )
+
+
+class TargetSwapConfig(_Section):
+    """Target-swap augmentation for stance pairs: copies of training pairs with another target."""
+
+    fraction: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="Share of training pairs that get one copy with a swapped-in target.",
+    )
+    label: str = Field(
+        "none",
+        description="The label of a copy: the sentence does not speak of the swapped-in target.",
     )
 
 
@@ -120,6 +150,12 @@ class TrainingConfig(_Section):
     threads: int | None = Field(None, gt=0, description="CPU threads for torch; default: torch's.")
     distillation: DistillationConfig | None = Field(
         None, description="Learn from a teacher run's soft labels as well as the gold labels."
+    )
+    target_swap: TargetSwapConfig | None = Field(
+        None,
+        description="Stance: add copies of training pairs whose target is swapped for another "
+        "target of the same type that the sentence does not name or pair with, labelled "
+        "target_swap.label.",
     )
 
     @field_validator("max_steps")
@@ -186,6 +222,16 @@ class RunConfig(_Section):
             raise ValueError("data.target_position places a target: set data.target_column too")
         if self.data.context != "none" and self.data.multi_label:
             raise ValueError("data.context is for single-label runs")
+        swap = self.training.target_swap
+        if swap is not None:
+            if not self.data.target_column or self.data.multi_label:
+                raise ValueError(
+                    "training.target_swap is for single-label stance runs: set data.target_column"
+                )
+            if self.data.labels and swap.label not in self.data.labels:
+                raise ValueError(
+                    f"training.target_swap.label {swap.label!r} is not one of data.labels"
+                )
         return self
 
     def to_yaml(self) -> str:

@@ -35,6 +35,8 @@ class Example:
     target: str | None
     location: str  # "file line N" for error messages
     context: str | None = None  # the previous sentence of its article (data.context: previous)
+    target_type: str | None = None  # data.target_type_column, for target swap
+    group: str | None = None  # data.group_column, for target swap
 
 
 @dataclass
@@ -67,6 +69,13 @@ class LoadedData:
     dev: Split
     test: Split | None
     warnings: list[str] = field(default_factory=list)
+    # data.extra_train, already in train's examples; kept for their fingerprints
+    extra_train: list[Split] = field(default_factory=list)
+
+    @property
+    def splits(self) -> list[Split]:
+        """Every split read, extra training data included, for fingerprints."""
+        return [self.train, self.dev, *([self.test] if self.test else []), *self.extra_train]
 
 
 # ---------------------------------------------------------------- reading raw records
@@ -196,10 +205,26 @@ def to_examples(
                 raise DataError(f"{location}: field {config.target_column!r} is empty or not text")
             target = target.strip()
         labels = _cell_labels(record[config.label_column], config, location)
-        examples.append(Example(text=text.strip(), labels=labels, target=target, location=location))
+        examples.append(
+            Example(
+                text=text.strip(),
+                labels=labels,
+                target=target,
+                location=location,
+                target_type=_optional_text(record, config.target_type_column),
+                group=_optional_text(record, config.group_column),
+            )
+        )
     if config.context == "previous":
         attach_previous_sentences(examples, [record for _, record in records], config)
     return examples
+
+
+def _optional_text(record: dict[str, Any], column: str | None) -> str | None:
+    """A descriptive column that a user's file may lack (data.target_type_column, group_column)."""
+    if column is None or record.get(column) in (None, ""):
+        return None
+    return str(record[column]).strip() or None
 
 
 def attach_previous_sentences(
@@ -311,6 +336,10 @@ def load_data(config: DataConfig, seed: int) -> LoadedData:
     train = load_split(config.train, "train", config)
     dev = load_split(config.dev, "dev", config) if config.dev else None
     test = load_split(config.test, "test", config) if config.test else None
+    extra_train = [
+        load_split(source, f"extra_train_{number}", config)
+        for number, source in enumerate(config.extra_train, start=1)
+    ]
 
     label_names = (
         list(config.labels)
@@ -321,7 +350,7 @@ def load_data(config: DataConfig, seed: int) -> LoadedData:
         raise DataError(
             f"{config.train}: found only one label ({label_names[0]!r}); need two or more"
         )
-    for split in (train, dev, test):
+    for split in (train, dev, test, *extra_train):
         if split is not None:
             check_labels(split.examples, label_names, config.label_column)
 
@@ -333,6 +362,13 @@ def load_data(config: DataConfig, seed: int) -> LoadedData:
         train, dev, warning = stratified_dev_split(train, config.dev_fraction, seed)
         if warning:
             warnings.append(warning)
+    if extra_train:
+        train = Split(
+            "train",
+            train.source,
+            train.examples + [example for extra in extra_train for example in extra.examples],
+            train.fingerprint,
+        )
     missing = [name for name in label_names if not any(name in ex.labels for ex in train.examples)]
     if missing:
         warnings.append(f"labels with no training rows: {', '.join(missing)}")
@@ -352,4 +388,4 @@ def load_data(config: DataConfig, seed: int) -> LoadedData:
             warnings.append(f"{len(shared)} texts appear in both train and test (exact duplicates)")
     for warning in warnings:
         logger.warning(warning)
-    return LoadedData(label_names, train, dev, test, warnings)
+    return LoadedData(label_names, train, dev, test, warnings, extra_train)

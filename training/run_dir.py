@@ -142,10 +142,8 @@ def start_record(config, data) -> StartRecord:
     """The settings and data fingerprints a run starts with."""
     settings = config.model_dump(mode="json")
     settings.pop("run_dir", None)  # the same folder, however it was spelled
-    splits = (data.train, data.dev, data.test)
     return StartRecord(
-        config=settings,
-        data={split.name: split.fingerprint for split in splits if split is not None},
+        config=settings, data={split.name: split.fingerprint for split in data.splits}
     )
 
 

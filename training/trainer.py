@@ -37,6 +37,7 @@ from stanceframe.run_files import (
 )
 from stanceframe.segments import pair_segments
 from stanceframe.training import run_dir as runs
+from stanceframe.training.augment import swap_targets
 from stanceframe.training.config import DistillationConfig, RunConfig, TrainingConfig
 from stanceframe.training.data import LoadedData, Split, load_data
 from stanceframe.training.distillation import SoftLabels, load_soft_labels
@@ -296,6 +297,11 @@ def _config_error_if_labels_mismatch(config: RunConfig, data: LoadedData) -> Non
         raise ConfigError(
             f"inference.fallback_label {fallback!r} is not one of {', '.join(data.label_names)}"
         )
+    swap = config.training.target_swap
+    if swap is not None and swap.label not in data.label_names:
+        raise ConfigError(
+            f"training.target_swap.label {swap.label!r} is not one of {', '.join(data.label_names)}"
+        )
     thresholds = config.inference.thresholds or {}
     unknown = set(thresholds) - set(data.label_names)
     if unknown:
@@ -322,6 +328,15 @@ def train(
     resume = resume or force_resume
     data = load_data(config.data, config.training.seed)
     _config_error_if_labels_mismatch(config, data)
+    swapped = None
+    if config.training.target_swap is not None:
+        swapped = swap_targets(data.train, config.training.target_swap, config.training.seed)
+        data.train = swapped.split
+        logger.info(
+            "target swap: %d copies added (%d drawn pairs had no safe target)",
+            swapped.added,
+            swapped.without_candidate,
+        )
     plan = plan_device(config.training)
     # Under torchrun / accelerate launch every process runs this function; the main one writes the run.
     main_process = int(os.environ.get("RANK", "0")) == 0
@@ -420,11 +435,7 @@ def train(
         max_length=config.model.max_length,
         base_model=config.model.base,
         inference=RunInference(**config.inference.model_dump(mode="json")),
-        data={
-            split.name: DataFingerprint(**split.fingerprint)
-            for split in (data.train, data.dev, data.test)
-            if split is not None
-        },
+        data={split.name: DataFingerprint(**split.fingerprint) for split in data.splits},
         training=TrainingRecord(
             global_step=output.global_step,
             distillation=None
@@ -433,6 +444,7 @@ def train(
                 **config.training.distillation.model_dump(), **teacher.summary()
             ),
             train_rows=len(data.train.examples),
+            target_swap_rows=None if swapped is None else swapped.added,
             # the checkpoint folders are deleted with the staging folder; keep the step they were at
             best_step=_checkpoint_step(trainer.state.best_model_checkpoint),
             best_dev_macro_f1=trainer.state.best_metric,

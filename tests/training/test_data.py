@@ -178,3 +178,29 @@ def test_dev_without_a_label_warns(tmp_path):
     )
     data = load_data(DataConfig(train=str(FIXTURES / "framing_small.jsonl"), dev=str(dev)), seed=0)
     assert any("no dev rows of denial" in warning for warning in data.warnings)
+
+
+def test_extra_train_is_added_after_the_dev_split_and_fingerprinted(tmp_path):
+    extra = write_jsonl(
+        tmp_path / "extra.jsonl",
+        [{"text": f"Extra sentence number {i}.", "label": "other"} for i in range(5)],
+    )
+    config = DataConfig(
+        train=str(FIXTURES / "framing_small.jsonl"), dev_fraction=0.2, extra_train=[str(extra)]
+    )
+    data = load_data(config, seed=1)
+    plain = load_data(DataConfig(train=config.train, dev_fraction=0.2), seed=1)
+    assert data.dev.texts == plain.dev.texts  # the dev split is drawn from train alone
+    assert data.train.texts == plain.train.texts + [f"Extra sentence number {i}." for i in range(5)]
+    assert [split.name for split in data.splits] == ["train", "dev", "extra_train_1"]
+    assert data.extra_train[0].fingerprint["rows"] == 5
+    assert data.train.fingerprint == plain.train.fingerprint
+
+
+def test_a_bad_label_in_extra_train_names_its_file_and_line(tmp_path):
+    extra = write_jsonl(tmp_path / "extra.jsonl", [{"text": "A sentence.", "label": "praise"}])
+    config = DataConfig(
+        train=str(FIXTURES / "framing_small.jsonl"), labels=LABELS, extra_train=[str(extra)]
+    )
+    with pytest.raises(DataError, match=r"extra.jsonl line 1: field 'label': label 'praise'"):
+        load_data(config, seed=1)
