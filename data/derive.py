@@ -10,7 +10,8 @@ guidelines (GUIDELINES.md section 2) that fixes some stances:
 
 The denier gets no pair: the bundled stance corpus reads a denier both ways (`none` for a neutral
 report of a denial, `favor` where the sentence takes up the denier's defence). A party named in
-roles that give two different stances gets no pair either.
+roles that give two different stances gets no pair either, nor does a party that is both accuser
+and accused (mutual blame: "each side blamed the other" reports a quarrel, it takes no side).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def derive_stances(roles: ActorRoles) -> dict[str, str]:
     """
     stances: dict[str, set[str]] = {}
     spelling: dict[str, str] = {}
+    accusers = {name.strip().casefold() for name in roles.accuser}
+    mutual = {name.strip().casefold() for name in roles.accused} & accusers
     for role, stance in ROLE_STANCE.items():
         for name in getattr(roles, role):
             key = name.strip().casefold()
@@ -72,6 +75,8 @@ def derive_stances(roles: ActorRoles) -> dict[str, str]:
     # (an accuser the sentence also defends); two real stances are a conflict.
     derived = {}
     for key, found in stances.items():
+        if key in mutual:
+            continue
         real = found - {"none"}
         if len(real) == 1:
             derived[spelling[key]] = real.pop()

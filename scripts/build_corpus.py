@@ -13,6 +13,10 @@ test_articles (the whole test articles, in reading order).
 Stance corpus v2 does the same: v1 pairs (data/raw/stance_s*.jsonl) keep their splits, the v2 pairs
 (data/raw/stance_v2_*.jsonl) are split by group on their own; one spelling per target.
 
+Stance pairs derived from framing (data/stance/framing_derived.jsonl, training data only): the actor
+roles of framing training sentences (data/raw/roles_framing_train.jsonl) give stances by the rule in
+data/derive.py; targets take the stance corpus's spelling and type where it has them.
+
     python scripts/build_corpus.py          # writes data/framing/*.jsonl and data/stance/*.jsonl
 """
 
@@ -29,10 +33,14 @@ sys.path.insert(0, str(REPO / "data"))
 from corpus_checks import (  # noqa: E402
     FRAMING_LABELS,
     FRAMING_TARGET_SHARES,
+    NEAR_DUPLICATE_JACCARD,
     STANCE_LABELS,
+    jaccard,
     max_cross_split_similarity,
     near_duplicate_pairs,
+    word_trigrams,
 )
+from derive import ActorRoles, derive_pairs  # noqa: E402
 
 RAW = REPO / "data" / "raw"
 SPLIT_SHARES = {"train": 0.70, "dev": 0.15, "test": 0.15}
@@ -254,7 +262,8 @@ def main() -> None:
             (f"{name} standalone", [row for row in rows if row["article"] is None]),
             (f"{name} articles", [row for row in rows if row["article"] is not None]),
         ]
-    write_framing(split_pools(v1_splits, [(name, rows) for name, rows in pools if rows]))
+    framing_splits = split_pools(v1_splits, [(name, rows) for name, rows in pools if rows])
+    write_framing(framing_splits)
     print("stance v1")
     stance = drop_exact_duplicates(
         read_rows("stance_s*.jsonl", STANCE_FIELDS, "stance", STANCE_LABELS), ("text", "target")
@@ -284,6 +293,61 @@ def main() -> None:
         key = row["target"].casefold()
         row.update(target=spelling[key], target_type=target_type[key])
     write_splits("stance", stance_splits, "stance")
+    print("stance derived from framing roles")
+    held_out = [row["text"] for split in ("dev", "test") for row in stance_splits[split]]
+    derived = derive_from_roles(framing_splits["train"], spelling, target_type, held_out)
+    write_splits("stance", {"framing_derived": derived}, "stance")
+
+
+def derive_from_roles(
+    framing_train: list[dict],
+    spelling: dict[str, str],
+    target_type: dict[str, str],
+    held_out: list[str],
+) -> list[dict]:
+    """Stance pairs from the roles of framing training sentences; none near a stance dev/test one."""
+    path = RAW / "roles_framing_train.jsonl"
+    roles = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        record = json.loads(line)
+        roles[" ".join(record["text"].split())] = ActorRoles.from_record(
+            record, f"{path} line {number}"
+        )
+    held_grams = [word_trigrams(text) for text in held_out]
+    index: dict[tuple, set[int]] = defaultdict(set)
+    for position, grams in enumerate(held_grams):
+        for gram in grams:
+            index[gram].add(position)
+
+    def near_held_out(text: str) -> bool:
+        grams = word_trigrams(text)
+        candidates = set().union(*(index.get(gram, set()) for gram in grams))
+        return any(jaccard(grams, held_grams[i]) >= NEAR_DUPLICATE_JACCARD for i in candidates)
+
+    rows, skipped = [], 0
+    for row in framing_train:
+        if row["text"] not in roles:
+            continue
+        if near_held_out(row["text"]):
+            skipped += 1
+            continue
+        for pair in derive_pairs(row["text"], roles[row["text"]]):
+            key = pair["target"].casefold()
+            rows.append(
+                {
+                    **pair,
+                    "target": spelling.get(key, pair["target"]),
+                    "group": f"framing:{row['group']}",
+                    "domain": row["domain"],
+                    "target_type": target_type.get(key, "unknown"),
+                    "register": row["register"],
+                    "implicit": False,
+                }
+            )
+    missing = len(set(roles) - {row["text"] for row in framing_train})
+    print(f"  {len(rows)} pairs; {skipped} sentences near a stance dev/test one left out")
+    print(f"  {missing} role rows whose text is not a framing training sentence")
+    return rows
 
 
 def most_common_per_target(rows: list[dict], field: str) -> dict[str, str]:

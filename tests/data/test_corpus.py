@@ -273,3 +273,34 @@ def test_corpus_checks_find_near_duplicates():
     pairs = near_duplicate_pairs(texts)
     assert [(a, b) for a, b, _ in pairs] == [(0, 1)]
     assert max_cross_split_similarity({"a": texts[:1], "b": texts[1:]}) >= 0.6
+
+
+def test_stance_pairs_derived_from_framing_follow_the_roles(framing, stance):
+    """Issue 11: framing as supervision. Every derived pair is what data/derive.py gives for the
+    roles of a framing training sentence, and none is near a stance dev or test sentence."""
+    from stanceframe.data.derive import ActorRoles, derive_stances
+
+    derived = read("stance", ("framing_derived",))["framing_derived"]
+    assert len(derived) >= 2000
+    framing_train = {row["text"] for row in framing["train"]}
+    roles = {
+        " ".join(record["text"].split()): ActorRoles.from_record(record, "roles")
+        for record in map(json.loads, (DATA / "raw" / "roles_framing_train.jsonl").open())
+    }
+    spelling = {row["target"].casefold(): row["target"] for rows in stance.values() for row in rows}
+    by_text: dict[str, dict[str, str]] = {}
+    for row in derived:
+        assert row["text"] in framing_train and row["stance"] in STANCE_LABELS
+        assert row["group"].startswith("framing:") and row["register"] in REGISTERS
+        by_text.setdefault(row["text"], {})[row["target"]] = row["stance"]
+    for text, stances in by_text.items():
+        expected = {
+            spelling.get(target.casefold(), target): value
+            for target, value in derive_stances(roles[text]).items()
+        }
+        assert stances == expected, text
+    shares = Counter(row["stance"] for row in derived)
+    assert all(shares[label] > 0 for label in STANCE_LABELS)
+    held_out = sorted({row["text"] for split in ("dev", "test") for row in stance[split]})
+    similarity = max_cross_split_similarity({"derived": sorted(by_text), "held_out": held_out})
+    assert similarity < NEAR_DUPLICATE_JACCARD

@@ -23,7 +23,7 @@ def test_derived_stances_match_the_hand_checked_ones(fixture):
 
 
 def test_names_are_matched_without_case_and_keep_their_first_spelling():
-    roles = ActorRoles(accused=("Ruritania",), accuser=("ruritania ", "Freedonia"))
+    roles = ActorRoles(accused=("Ruritania",), proposer=("ruritania ", "Freedonia"))
     assert derive_stances(ActorRoles.from_record({"accused": ["Ruritania"]}, "x")) == {
         "Ruritania": "against"
     }
