@@ -203,3 +203,20 @@ def test_target_first_puts_the_target_before_the_text_in_training_and_inference(
     assert encoded[0]["input_ids"] == tokenizer(first.target, first.text)["input_ids"]
     with pytest.raises(ConfigError, match="set data.target_column too"):
         tiny_config(tmp_path / "x", data={"target_position": "first"})
+
+
+def test_target_swap_copies_are_trained_on_and_recorded(tmp_path):
+    """Issue 11: training.target_swap adds `none` copies to train; the run says how many."""
+    from stanceframe.training.data import load_data
+
+    data = stance_data()
+    config = tiny_config(
+        tmp_path / "swap", task="stance", data=data, training={"target_swap": {"fraction": 0.5}}
+    )
+    rows = len(load_data(config.data, seed=0).train.examples)
+    train(config)
+    record = json.loads((tmp_path / "swap" / "stanceframe.json").read_text())["training"]
+    assert record["target_swap_rows"] > 0
+    assert record["train_rows"] == rows + record["target_swap_rows"]
+    with pytest.raises(ConfigError, match="single-label stance runs"):
+        tiny_config(tmp_path / "x", training={"target_swap": {"fraction": 0.5}})
