@@ -95,6 +95,8 @@ def _row_logits(record: dict[str, Any], label_names: list[str], location: str) -
 def load_soft_labels(config: RunConfig, data: LoadedData) -> SoftLabels:
     """Read the configured soft labels; rows not in train become unlabelled training rows.
 
+    For stance a row is a (sentence, target) pair: a training sentence with a target it is not
+    paired with in train is a new, unlabelled row.
     Rows whose text is in dev or test are left out, so that distillation never trains on them.
     """
     assert config.training.distillation is not None
@@ -123,7 +125,10 @@ def load_soft_labels(config: RunConfig, data: LoadedData) -> SoftLabels:
         else:
             second = (record.get("context") or "") if use_context else ""
         by_key[(text.strip(), second)] = _row_logits(record, data.label_names, location)
-    train_texts = {example.text for example in data.train.examples}
+    # A stance pair is its sentence *and* target: a train sentence with another target is a new row.
+    in_train = {
+        (example.text, example.target if by_target else "") for example in data.train.examples
+    }
     held_out = {
         example.text
         for split in (data.dev, data.test)
@@ -132,7 +137,7 @@ def load_soft_labels(config: RunConfig, data: LoadedData) -> SoftLabels:
     }
     unlabelled, dropped = [], 0
     for (text, context), logits in by_key.items():
-        if text in train_texts:
+        if (text, context if by_target else "") in in_train:
             continue
         if text in held_out:
             dropped += 1

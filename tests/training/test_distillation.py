@@ -257,3 +257,46 @@ def test_soft_labels_of_the_other_kind_of_task_are_an_error(
     )
     with pytest.raises(DataError, match="line 1: no field 'target'"):
         load_soft_labels(stance, load_data(stance.data, 0))
+
+
+def test_a_train_sentence_with_a_new_target_is_a_new_stance_row(tmp_path):
+    """A stance row is a (sentence, target) pair: the teacher's label of a training sentence
+    toward a target it is not paired with in train joins training as an unlabelled row."""
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    def write(name, rows):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        return str(path)
+
+    sentence = "Freedonia accused Ruritania of shelling the border."
+    train_rows = [
+        {"text": sentence, "target": "Ruritania", "stance": "against"},
+        {"text": "Lakeland praised the new grid deal.", "target": "Lakeland", "stance": "none"},
+        {"text": "The deal is a triumph for Lakeland.", "target": "Lakeland", "stance": "favor"},
+    ]
+    held_out = [{"text": "Ruritania denied it.", "target": "Ruritania", "stance": "none"}]
+    logits = {"favor": 0.1, "against": 0.2, "none": 0.3}
+    soft = write(
+        "soft.jsonl",
+        [
+            {"text": sentence, "target": "Ruritania", "logits": logits},  # in train
+            {"text": sentence, "target": "Freedonia", "logits": logits},  # a new pair
+            {"text": "Ruritania denied it.", "target": "Freedonia", "logits": logits},  # test text
+        ],
+    )
+    data_section = {
+        **STANCE_DATA,
+        "train": write("train.jsonl", train_rows),
+        "dev": write("dev.jsonl", held_out),
+        "test": write("test.jsonl", held_out),
+    }
+    config = tiny_config(
+        tmp_path / "run",
+        task="stance",
+        data=data_section,
+        training={"distillation": {"soft_labels": soft}},
+    )
+    soft_labels = load_soft_labels(config, load_data(config.data, config.training.seed))
+    assert [(row.text, row.context) for row in soft_labels.unlabelled] == [(sentence, "Freedonia")]
