@@ -300,3 +300,40 @@ def test_a_train_sentence_with_a_new_target_is_a_new_stance_row(tmp_path):
     )
     soft_labels = load_soft_labels(config, load_data(config.data, config.training.seed))
     assert [(row.text, row.context) for row in soft_labels.unlabelled] == [(sentence, "Freedonia")]
+
+
+def test_the_bundled_stance_soft_labels_cover_train_and_its_swapped_copies(tmp_path):
+    """configs/stance.yaml distils from bundled:distillation/stance_mpnet: the teacher labelled
+    every training pair and every target-swap copy, and the pairs of
+    scripts/stance_teacher_pairs.py are exactly the bundled ones; no dev or test text joins."""
+    import subprocess
+    import sys
+
+    from stanceframe.training import load_config
+    from stanceframe.training.augment import swap_targets
+    from stanceframe.training.data import load_data
+    from stanceframe.training.distillation import load_soft_labels
+
+    config = load_config("configs/stance.yaml", [f"run_dir={tmp_path / 'run'}"])
+    assert config.training.distillation.soft_labels == "bundled:distillation/stance_mpnet"
+    data = load_data(config.data, config.training.seed)
+    gold_rows = len(data.train.examples)
+    data.train = swap_targets(data.train, config.training.target_swap, config.training.seed).split
+    soft = load_soft_labels(config, data)
+    columns = {
+        "text": [example.text for example in data.train.examples],
+        "second": [example.target for example in data.train.examples],
+        "labels": [0] * len(data.train.examples),
+    }
+    soft.add_columns(columns, data.train, len(data.label_names))
+    assert soft.matched_train_rows == soft.train_rows == len(data.train.examples) > gold_rows
+    held_out = {example.text for split in (data.dev, data.test) for example in split.examples}
+    assert len(soft.unlabelled) > 7000
+    assert not {row.text for row in soft.unlabelled} & held_out
+
+    pairs = tmp_path / "pairs.jsonl"
+    script = REPO / "scripts" / "stance_teacher_pairs.py"
+    subprocess.run([sys.executable, str(script), "--out", str(pairs)], check=True, cwd=REPO)
+    written = {(row["text"], row["target"]) for row in map(json.loads, pairs.open())}
+    bundled = REPO / "data" / "distillation" / "stance_mpnet.jsonl"
+    assert written == {(row["text"], row["target"]) for row in map(json.loads, bundled.open())}
