@@ -73,7 +73,9 @@ def main() -> None:
         {"text": example.text, "target": example.target}
         for example in swapped.split.examples[len(data.train.examples) :]
     ]
-    pairs += [{"text": row["text"], "target": row["target"]} for row in read("stance/framing_derived")]
+    pairs += [
+        {"text": row["text"], "target": row["target"]} for row in read("stance/framing_derived")
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as handle:
         for pair in pairs:
