@@ -5,7 +5,8 @@ never saw (the situation of a user who retrains it on, e.g., tweets about five t
 
     python scripts/stance_cross_target.py --out outputs/cross_target
     stanceframe train configs/stance.yaml --set data.train=outputs/cross_target/train.jsonl \
-        --set data.dev=null --set data.test=outputs/cross_target/test.jsonl --run-dir runs/stance-xt
+        --set data.dev=null --set data.test=outputs/cross_target/test.jsonl \
+        --set training.distillation=null --run-dir runs/stance-xt
 
 Test targets: the N targets (default 5) with the most pairs among those of at least --min-pairs,
 drawn with a seed; every pair of theirs goes to test, and every sentence paired with one of them
