@@ -50,14 +50,14 @@ def test_every_pair_gets_a_safe_swapped_copy():
     assert result.added == len(copies) == len(originals) - 1
 
 
+def split_of(*pairs) -> Split:
+    return Split("train", "t", list(pairs))
+
+
 def test_a_target_whose_word_is_in_the_sentence_is_never_swapped_in():
-    split = Split(
-        "train",
-        "t",
-        [
-            pair("The Wealth Tax Act passed.", "Carbon tax", "none", "policy", "a"),
-            pair("Carbon pricing failed.", "Wealth tax", "against", "policy", "b"),
-        ],
+    split = split_of(
+        pair("The Wealth Tax Act passed.", "Carbon tax", "none", "policy", "a"),
+        pair("Carbon pricing failed.", "Wealth tax", "against", "policy", "b"),
     )
     result = swap_targets(split, TargetSwapConfig(fraction=1.0), seed=0)
     # "Wealth tax" shares "wealth" with the first sentence, "Carbon tax" shares "carbon" with the
@@ -89,13 +89,9 @@ def test_target_swap_is_refused_without_a_target_or_with_an_unknown_label(tmp_pa
 
 
 def test_a_target_of_the_same_storyline_is_never_swapped_in():
-    split = Split(
-        "train",
-        "t",
-        [
-            pair("Talks resumed in Doha on Monday.", "Qatar", "none", "country", "doha-talks"),
-            pair("The envoy flew home early.", "Egypt", "none", "country", "doha-talks"),
-        ],
+    split = split_of(
+        pair("Talks resumed in Doha on Monday.", "Qatar", "none", "country", "doha-talks"),
+        pair("The envoy flew home early.", "Egypt", "none", "country", "doha-talks"),
     )
     assert swap_targets(split, TargetSwapConfig(fraction=1.0), seed=0).added == 0
     split.examples[1].group = "another-story"
