@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 FRAMING_LABELS = ["accusation", "denial", "diplomatic_proposal", "other"]
 FRAMING_TARGET_SHARES = {
@@ -82,6 +82,22 @@ def max_cross_split_similarity(splits: dict[str, list[str]]) -> float:
         for other, overlap in shared.items():
             best = max(best, overlap / (len(text_grams) + len(grams[other]) - overlap))
     return best
+
+
+def similarity_to(texts: list[str]) -> Callable[[str], float]:
+    """A function giving a text's highest word 3-gram Jaccard with any of `texts` (0.0: none shared)."""
+    grams = [word_trigrams(text) for text in texts]
+    index: dict[tuple, set[int]] = defaultdict(set)
+    for position, text_grams in enumerate(grams):
+        for gram in text_grams:
+            index[gram].add(position)
+
+    def highest(text: str) -> float:
+        text_grams = word_trigrams(text)
+        candidates = set().union(*(index.get(gram, set()) for gram in text_grams))
+        return max((jaccard(text_grams, grams[i]) for i in candidates), default=0.0)
+
+    return highest
 
 
 def label_shares(labels: Iterable[str]) -> dict[str, float]:

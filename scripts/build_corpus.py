@@ -35,10 +35,9 @@ from corpus_checks import (  # noqa: E402
     FRAMING_TARGET_SHARES,
     NEAR_DUPLICATE_JACCARD,
     STANCE_LABELS,
-    jaccard,
     max_cross_split_similarity,
     near_duplicate_pairs,
-    word_trigrams,
+    similarity_to,
 )
 from derive import ActorRoles, derive_pairs  # noqa: E402
 
@@ -313,22 +312,13 @@ def derive_from_roles(
         roles[" ".join(record["text"].split())] = ActorRoles.from_record(
             record, f"{path} line {number}"
         )
-    held_grams = [word_trigrams(text) for text in held_out]
-    index: dict[tuple, set[int]] = defaultdict(set)
-    for position, grams in enumerate(held_grams):
-        for gram in grams:
-            index[gram].add(position)
-
-    def near_held_out(text: str) -> bool:
-        grams = word_trigrams(text)
-        candidates = set().union(*(index.get(gram, set()) for gram in grams))
-        return any(jaccard(grams, held_grams[i]) >= NEAR_DUPLICATE_JACCARD for i in candidates)
+    similarity = similarity_to(held_out)
 
     rows, skipped = [], 0
     for row in framing_train:
         if row["text"] not in roles:
             continue
-        if near_held_out(row["text"]):
+        if similarity(row["text"]) >= NEAR_DUPLICATE_JACCARD:
             skipped += 1
             continue
         for pair in derive_pairs(row["text"], roles[row["text"]]):

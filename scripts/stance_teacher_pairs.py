@@ -17,13 +17,12 @@ import argparse
 import json
 import random
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "data"))
 
-from corpus_checks import jaccard, word_trigrams  # noqa: E402
+from corpus_checks import similarity_to  # noqa: E402
 
 from stanceframe.data import bundled_path  # noqa: E402
 from stanceframe.training import load_config  # noqa: E402
@@ -40,19 +39,13 @@ def read(name: str) -> list[dict]:
 
 
 def framing_actor_pairs(stance_train: set[str], held_out: list[str]) -> list[dict]:
-    held = [word_trigrams(text) for text in held_out]
-    index: dict[tuple, set[int]] = defaultdict(set)
-    for position, grams in enumerate(held):
-        for gram in grams:
-            index[gram].add(position)
+    similarity = similarity_to(held_out)
     rng = random.Random(ACTOR_SEED)
     pairs = []
     for row in read("framing/train"):
         if not row["actors"] or row["text"] in stance_train:
             continue
-        grams = word_trigrams(row["text"])
-        near = set().union(*(index.get(gram, set()) for gram in grams)) if grams else set()
-        if any(jaccard(grams, held[i]) >= NEAR_HELD_OUT for i in near):
+        if similarity(row["text"]) >= NEAR_HELD_OUT:
             continue
         pairs.append({"text": row["text"], "target": rng.choice(row["actors"])})
     return pairs
